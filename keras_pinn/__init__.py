@@ -1,0 +1,39 @@
+"""keras-pinn: physics-informed neural networks for Keras 3.
+
+Runs unchanged on the TensorFlow, JAX and PyTorch backends (``KERAS_BACKEND``).
+"""
+
+__version__ = "0.1.0"
+
+from keras_pinn import layers  # noqa: E402
+from keras_pinn.conditions import (  # noqa: E402
+    Condition,
+    DirichletBC,
+    InitialCondition,
+    InitialDerivative,
+    NeumannBC,
+    PeriodicBC,
+    PointData,
+    Residual,
+)
+from keras_pinn.diff import Derivatives, derivatives  # noqa: E402
+from keras_pinn.domains import Box, Interval, SpaceTime  # noqa: E402
+from keras_pinn.model import PINNModel  # noqa: E402
+
+__all__ = [
+    "Box",
+    "Condition",
+    "Derivatives",
+    "DirichletBC",
+    "InitialCondition",
+    "InitialDerivative",
+    "Interval",
+    "NeumannBC",
+    "PINNModel",
+    "PeriodicBC",
+    "PointData",
+    "Residual",
+    "SpaceTime",
+    "derivatives",
+    "layers",
+]

@@ -1,0 +1,50 @@
+"""TensorFlow: nested reverse mode on one persistent ``GradientTape``."""
+
+import contextlib
+
+import tensorflow as tf
+
+from keras_pinn.backend._common import ReverseModeCache
+
+DERIVATIVE_MODE = "reverse (nested tf.GradientTape)"
+
+
+def enable_grad():
+    return contextlib.nullcontext()
+
+
+class InputDerivatives(ReverseModeCache):
+    """Derivatives of ``fn(x)`` with respect to ``x`` on TensorFlow.
+
+    The tape is persistent and re-entered for every request, so each gradient
+    is itself recorded and can be differentiated again (higher orders) and
+    with respect to the weights by Keras's outer tape.
+    """
+
+    def __init__(self, fn, x):
+        self.x = x
+        self._recording = False
+        self._tape = tf.GradientTape(persistent=True)
+        with self._tape:
+            self._tape.watch(x)
+            outputs = fn(x)
+        super().__init__(outputs, x.shape[-1])
+
+    def _grad(self, target):
+        return self._tape.gradient(
+            tf.reduce_sum(target),
+            self.x,
+            unconnected_gradients=tf.UnconnectedGradients.ZERO,
+        )
+
+    def partial(self, component, index):
+        # Every op, slices and sums included, must be recorded on the tape
+        # for the next order to see it: re-enter it around the whole request.
+        if self._recording:
+            return super().partial(component, index)
+        self._recording = True
+        try:
+            with self._tape:
+                return super().partial(component, index)
+        finally:
+            self._recording = False

@@ -1,0 +1,486 @@
+"""Loss terms of a PINN: the PDE residual and the conditions around it.
+
+Every condition owns its points (sampled from the model's domain, or given)
+and its targets (computed in NumPy when the points are drawn), and returns a
+residual tensor whose mean square is its loss term. Targets may be a constant,
+an array matching fixed points, or a NumPy callable ``value(points) -> (n,)``
+or ``(n, 1)`` evaluated on the ``(n, d)`` points; register such callables
+with ``keras.saving.register_keras_serializable`` to save models that use
+them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_pinn.domains import Box, SpaceTime
+
+__all__ = [
+    "Condition",
+    "Residual",
+    "DirichletBC",
+    "NeumannBC",
+    "InitialCondition",
+    "InitialDerivative",
+    "PeriodicBC",
+    "PointData",
+]
+
+_serialize = keras.saving.serialize_keras_object
+_deserialize = keras.saving.deserialize_keras_object
+
+
+def _check_weight(weight):
+    if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)) or not np.isfinite(weight) or weight < 0:
+        raise ValueError(f"`weight` must be a finite number >= 0. Received: weight={weight!r}")
+    return float(weight)
+
+
+def _check_points_count(n_points):
+    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 1:
+        raise ValueError(
+            f"`n_points` must be a positive integer. Received: n_points={n_points!r}"
+        )
+    return int(n_points)
+
+
+class Condition:
+    """Base class of the loss terms: ``weight * mean(residual ** 2)``.
+
+    Args:
+        n_points: number of points drawn from the domain (ignored when
+            ``points`` is given).
+        points: fixed ``(n, d)`` points instead of sampled ones.
+        sampler: ``"uniform"``, ``"lhs"``, ``"sobol"`` or ``"grid"``.
+        component: output name or index the condition applies to.
+        name: the term's name in logs and History. Defaults to the class's
+            short name, made unique by the model.
+        weight: fixed weight of the term in the total loss.
+        resample: whether to draw new points when the model resamples
+            (only for sampled points).
+    """
+
+    default_name = "condition"
+    needs_derivatives = False
+
+    def __init__(
+        self,
+        n_points: int = 100,
+        points=None,
+        sampler: str = "uniform",
+        component: str | int = 0,
+        name: str | None = None,
+        weight: float = 1.0,
+        resample: bool = True,
+    ):
+        self.n_points = _check_points_count(n_points)
+        self.points = None if points is None else np.asarray(points, dtype="float64")
+        self.sampler = sampler
+        self.component = component
+        self.name = name
+        self.weight = _check_weight(weight)
+        self.resample = bool(resample)
+        if name is not None and (not isinstance(name, str) or not name.isidentifier()):
+            raise ValueError(
+                f"`name` must be a Python identifier (it becomes a log key). Received: name={name!r}"
+            )
+
+    # -- set-up -----------------------------------------------------------
+    def bind(self, domain: Box, output_names: Sequence[str]):
+        """Validates the condition against the model's domain and outputs."""
+        from keras_pinn.diff import _resolve
+
+        self._component = _resolve(self.component, tuple(output_names), "output", "component")
+        if self.points is not None:
+            self.points = domain.check_points(self.points, f"{type(self).__name__}.points").astype("float64")
+
+    def draw(self, domain: Box, rng: np.random.Generator) -> np.ndarray:
+        """New points for this condition (float64)."""
+        return domain.sample_interior(self.n_points, self.sampler, rng).astype("float64")
+
+    def sample(self, domain: Box, rng: np.random.Generator, first: bool = False) -> dict | None:
+        """The condition's batch: ``{"x": points, ...targets}``, or None when
+        its fixed points need no redraw."""
+        if self.points is not None:
+            if not first:
+                return None
+            points = self.points
+        else:
+            if not (first or self.resample):
+                return None
+            points = self.draw(domain, rng)
+        return self.targets(points)
+
+    def targets(self, points) -> dict:
+        floatx = keras.config.floatx()
+        return {"x": np.asarray(points, dtype=floatx)}
+
+    # -- the loss -----------------------------------------------------------
+    def residual(self, model, batch: dict, values=None):
+        """Residual tensor ``(n, k)`` whose mean square is the term's loss.
+
+        Args:
+            model: the :class:`~keras_pinn.PINNModel`.
+            batch: this condition's batch (``{"x": ..., ...}``).
+            values: the model's outputs at ``batch["x"]`` when already
+                computed (conditions without derivatives).
+        """
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {
+            "n_points": self.n_points,
+            "points": None if self.points is None else self.points.tolist(),
+            "sampler": self.sampler,
+            "component": self.component,
+            "name": self.name,
+            "weight": self.weight,
+            "resample": self.resample,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(name={self.name!r}, weight={self.weight})"
+
+
+class _ValueTarget(Condition):
+    """A condition with a target ``value`` evaluated at its points."""
+
+    def __init__(self, value: float | Callable | np.ndarray = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(value, dict):
+            value = _deserialize(value)
+        if not callable(value):
+            arr = np.asarray(value, dtype="float64")
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"`value` must be finite. Received: value={value!r}")
+            if arr.ndim > 0 and self.points is None:
+                raise ValueError(
+                    "An array `value` needs fixed `points` of the same length. "
+                    f"Received: value with shape {arr.shape} and points=None"
+                )
+            value = arr
+        self.value = value
+
+    def targets(self, points):
+        batch = super().targets(points)
+        n = points.shape[0]
+        if callable(self.value):
+            y = np.asarray(self.value(np.asarray(points, dtype="float64")), dtype="float64")
+        else:
+            y = np.broadcast_to(self.value, (n,)) if self.value.ndim == 0 else self.value
+        y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if y.shape != (n, 1):
+            raise ValueError(
+                f"{type(self).__name__} `value` must give one target per point, "
+                f"shape ({n},) or ({n}, 1). Received: shape {y.shape}"
+            )
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{type(self).__name__} `value` produced non-finite targets.")
+        batch["y"] = y.astype(keras.config.floatx())
+        return batch
+
+    def get_config(self):
+        config = super().get_config()
+        value = self.value
+        config["value"] = _serialize(value) if callable(value) else np.asarray(value).tolist()
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class Residual(Condition):
+    """The PDE residual at interior collocation points.
+
+    Args:
+        fn: ``fn(d) -> residual`` written in ``keras.ops``, where ``d`` is a
+            :class:`~keras_pinn.Derivatives` at the collocation points:
+            ``d("u", "x", "x")`` is u_xx, ``d.coord("x")`` the x column,
+            ``d.params`` the model's PDE parameters. Returns ``(n,)`` or
+            ``(n, k)`` for a system of k equations.
+        **kwargs: see :class:`Condition` (default name ``"pde"``).
+    """
+
+    default_name = "pde"
+    needs_derivatives = True
+
+    def __init__(self, fn: Callable, **kwargs):
+        kwargs.setdefault("sampler", "lhs")
+        super().__init__(**kwargs)
+        if isinstance(fn, dict):
+            fn = _deserialize(fn)
+        if not callable(fn):
+            raise ValueError(f"`fn` must be callable. Received: fn={fn!r}")
+        self.fn = fn
+
+    def bind(self, domain, output_names):
+        super().bind(domain, output_names)
+
+    def residual(self, model, batch, values=None):
+        d = model.derivatives(batch["x"])
+        return _check_residual(self.fn(d), model._rows(self.name, batch["x"]), self.name)
+
+    def get_config(self):
+        config = super().get_config()
+        config["fn"] = _serialize(self.fn)
+        return config
+
+
+def _check_residual(r, n, name):
+    if r is None:
+        raise ValueError(f"The residual of term {name!r} returned None; return a tensor of shape (N,) or (N, k).")
+    r = ops.convert_to_tensor(r)
+    if not keras.backend.is_float_dtype(r.dtype):
+        raise ValueError(
+            f"The residual of term {name!r} must be a float tensor. Received: dtype {r.dtype}"
+        )
+    shape = tuple(r.shape)
+    if shape and shape[0] is None and not isinstance(n, int):
+        shape = (n,) + shape[1:]
+    if len(shape) == 1 and shape[0] in (n, None):
+        return r[:, None]
+    if len(shape) == 2 and shape[0] in (n, None) and (shape[1] != n or n == 1):
+        return r
+    hint = ""
+    if len(shape) == 2 and shape == (n, n):
+        hint = " It looks like an (N,) tensor was broadcast against an (N, 1) one: derivatives are (N, 1) columns."
+    raise ValueError(
+        f"The residual of term {name!r} must have shape ({n},) or ({n}, k), one row per point. "
+        f"Received: shape {shape}.{hint}"
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class DirichletBC(_ValueTarget):
+    """``u_component = value`` on boundary faces.
+
+    Args:
+        value: target (constant, callable of the points, or array for fixed
+            points). Defaults to 0.
+        faces: face names (``"x_min"``, ...), all boundary faces by default.
+        **kwargs: see :class:`Condition`.
+    """
+
+    default_name = "bc"
+
+    def __init__(self, value=0.0, faces: Sequence[str] | None = None, **kwargs):
+        super().__init__(value, **kwargs)
+        self.faces = None if faces is None else ([faces] if isinstance(faces, str) else list(faces))
+
+    def bind(self, domain, output_names):
+        super().bind(domain, output_names)
+        for face in self.faces or ():
+            domain._face(face)
+
+    def draw(self, domain, rng):
+        return domain.sample_boundary(self.n_points, self.faces, self.sampler, rng).astype("float64")
+
+    def residual(self, model, batch, values=None):
+        c = self._component
+        return values[:, c : c + 1] - batch["y"]
+
+    def get_config(self):
+        config = super().get_config()
+        config["faces"] = self.faces
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class NeumannBC(DirichletBC):
+    """Outward normal derivative ``du/dn = value`` on boundary faces.
+
+    Fixed ``points`` need ``faces`` naming a single face, which gives their
+    normal.
+    """
+
+    default_name = "neumann"
+    needs_derivatives = True
+
+    def draw(self, domain, rng):
+        points, self._normals = domain.sample_boundary(
+            self.n_points, self.faces, self.sampler, rng, return_normals=True
+        )
+        return points.astype("float64")
+
+    def bind(self, domain, output_names):
+        super().bind(domain, output_names)
+        self._domain = domain
+        if self.points is not None:
+            if not self.faces or len(self.faces) != 1:
+                raise ValueError(
+                    "NeumannBC with fixed `points` needs `faces` naming exactly one face. "
+                    f"Received: faces={self.faces!r}"
+                )
+            j, side = domain._face(self.faces[0])
+            self._normals = np.zeros_like(self.points)
+            self._normals[:, j] = -1.0 if side == "min" else 1.0
+
+    def targets(self, points):
+        batch = super().targets(points)
+        batch["normal"] = np.asarray(self._normals, dtype=keras.config.floatx())
+        return batch
+
+    def residual(self, model, batch, values=None):
+        d = model.derivatives(batch["x"])
+        grad = d.gradient(self._component)
+        return ops.sum(grad * batch["normal"], axis=1, keepdims=True) - batch["y"]
+
+
+def _require_space_time(condition, domain):
+    if not isinstance(domain, SpaceTime):
+        raise ValueError(
+            f"{type(condition).__name__} needs a SpaceTime domain. Received: domain={domain!r}"
+        )
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class InitialCondition(_ValueTarget):
+    """``u_component(x, t0) = value(x)`` on a :class:`SpaceTime` domain."""
+
+    default_name = "ic"
+
+    def bind(self, domain, output_names):
+        _require_space_time(self, domain)
+        super().bind(domain, output_names)
+        if self.points is not None and not np.allclose(self.points[:, -1], domain.t0):
+            raise ValueError(f"{type(self).__name__} `points` must lie at t = t0 = {domain.t0}.")
+
+    def draw(self, domain, rng):
+        return domain.sample_initial(self.n_points, self.sampler, rng).astype("float64")
+
+    def residual(self, model, batch, values=None):
+        c = self._component
+        return values[:, c : c + 1] - batch["y"]
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class InitialDerivative(InitialCondition):
+    """``du/dt(x, t0) = value(x)``: the initial velocity of a second-order-in-time PDE."""
+
+    default_name = "ic_t"
+    needs_derivatives = True
+
+    def residual(self, model, batch, values=None):
+        d = model.derivatives(batch["x"])
+        return d(self._component, -1) - batch["y"]
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class PeriodicBC(Condition):
+    """``D^k u(x at coordinate's lower face) = D^k u(x at its upper face)``
+    for ``k = 0 .. derivative_order`` along ``coordinate``.
+
+    Args:
+        coordinate: the periodic coordinate's name or index.
+        derivative_order: highest derivative matched. Defaults to 0.
+        **kwargs: see :class:`Condition`.
+    """
+
+    default_name = "periodic"
+    needs_derivatives = True
+
+    def __init__(self, coordinate: str | int, derivative_order: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(derivative_order, bool) or not isinstance(derivative_order, int) or derivative_order < 0:
+            raise ValueError(
+                f"`derivative_order` must be an integer >= 0. Received: derivative_order={derivative_order!r}"
+            )
+        self.coordinate = coordinate
+        self.derivative_order = derivative_order
+
+    def bind(self, domain, output_names):
+        super().bind(domain, output_names)
+        self._j = domain.index(self.coordinate)
+        self._shift = float(domain.extent[self._j])
+        if self.points is not None and not np.allclose(self.points[:, self._j], domain.lower[self._j]):
+            raise ValueError("PeriodicBC `points` must lie on the coordinate's lower face.")
+
+    def draw(self, domain, rng):
+        face = f"{domain.names[self._j]}_min"
+        return domain.sample_boundary(self.n_points, [face], self.sampler, rng).astype("float64")
+
+    def targets(self, points):
+        batch = super().targets(points)
+        partner = np.array(points, dtype="float64")
+        partner[:, self._j] += self._shift
+        batch["x_partner"] = partner.astype(keras.config.floatx())
+        return batch
+
+    def residual(self, model, batch, values=None):
+        n = model._rows(self.name, batch["x"])
+        both = ops.concatenate([batch["x"], batch["x_partner"]], axis=0)
+        d = model.derivatives(both)
+        c, j = self._component, self._j
+        parts = [d(c, *([j] * k)) for k in range(self.derivative_order + 1)]
+        stacked = ops.concatenate(parts, axis=1)
+        return stacked[:n] - stacked[n:]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(coordinate=self.coordinate, derivative_order=self.derivative_order)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class PointData(Condition):
+    """Observed values ``u(points) = values``, e.g. measurements.
+
+    Args:
+        points: ``(n, d)`` observation points, inside the domain.
+        values: ``(n,)`` or ``(n, 1)`` observations of ``component``, or
+            ``(n, m)`` of all outputs when ``component=None``.
+        component: output name or index, or None for all outputs.
+        **kwargs: see :class:`Condition` (default name ``"data"``).
+    """
+
+    default_name = "data"
+
+    def __init__(self, points, values, component: str | int | None = None, **kwargs):
+        kwargs.setdefault("resample", False)
+        super().__init__(points=points, component=0 if component is None else component, **kwargs)
+        self.all_components = component is None
+        values = np.asarray(values, dtype="float64")
+        if values.ndim == 1:
+            values = values[:, None]
+        if values.ndim != 2 or values.shape[0] != self.points.shape[0]:
+            raise ValueError(
+                "`values` must have one row per point. Received: values with shape "
+                f"{values.shape} for {self.points.shape[0]} points"
+            )
+        if not np.all(np.isfinite(values)):
+            raise ValueError("`values` holds non-finite entries (NaN or inf).")
+        self.values = values
+
+    def bind(self, domain, output_names):
+        super().bind(domain, output_names)
+        expected = len(output_names) if self.all_components else 1
+        if self.values.shape[1] != expected:
+            raise ValueError(
+                f"`values` must have {expected} column(s) for "
+                f"{'all outputs ' + str(tuple(output_names)) if self.all_components else 'one component'}. "
+                f"Received: values with shape {self.values.shape}"
+            )
+
+    def targets(self, points):
+        batch = super().targets(points)
+        batch["y"] = self.values.astype(keras.config.floatx())
+        return batch
+
+    def residual(self, model, batch, values=None):
+        if self.all_components:
+            return values - batch["y"]
+        c = self._component
+        return values[:, c : c + 1] - batch["y"]
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("n_points")
+        config["values"] = self.values.tolist()
+        config["component"] = None if self.all_components else self.component
+        return config

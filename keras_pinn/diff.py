@@ -1,0 +1,188 @@
+"""Derivatives of a network's outputs with respect to its inputs.
+
+Written once for every backend: the per-backend engine lives in
+:mod:`keras_pinn.backend`; this module resolves names, validates requests and
+returns ``(N, 1)`` columns that are differentiable with respect to the
+network's weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import keras
+from keras import ops
+
+from keras_pinn import backend as _backend
+
+__all__ = ["Derivatives", "derivatives"]
+
+
+def _resolve(value, names, what, argument):
+    """Map a name or integer to a column index, with a clear error."""
+    n = len(names)
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, int):
+        if -n <= value < n:
+            return value % n
+        raise ValueError(
+            f"`{argument}` index out of range: the {what} has {n} "
+            f"column(s) {tuple(names)}. Received: {argument}={value!r}"
+        )
+    if isinstance(value, str) and value in names:
+        return names.index(value)
+    raise ValueError(
+        f"Unknown {what} {value!r}: expected one of {tuple(names)} or an "
+        f"integer index. Received: {argument}={value!r}"
+    )
+
+
+class Derivatives:
+    """Lazy, cached derivatives of ``fn(x)`` with respect to the inputs ``x``.
+
+    ``d(output, *wrt)`` returns the partial derivative of one output component
+    with respect to the named (or indexed) input coordinates, as an ``(N, 1)``
+    tensor. Each distinct partial is computed once: asking for ``u_x`` and then
+    ``u_xx`` does not recompute ``u_x``. Mixed partials are symmetric
+    (``d("u", "x", "t")`` is ``d("u", "t", "x")``), which holds for the smooth
+    networks PINNs use.
+
+    Forward mode is used on JAX (nested ``jax.jvp``), reverse mode on
+    TensorFlow (nested ``GradientTape``) and PyTorch (``autograd.grad``): see
+    ``docs/derivatives.md`` for the measurements behind the choice.
+
+    Caution: derivatives are those of ``fn`` with respect to each row of ``x``
+    summed over rows (a Jacobian-vector product). They equal the pointwise
+    derivatives only when each output row depends on its own input row alone,
+    as in an MLP. Layers that mix points (BatchNormalization in training
+    mode, convolutions over a grid of points) break that; see
+    :class:`keras_pinn.layers.GridConv`.
+
+    Args:
+        fn: callable mapping an ``(N, d)`` tensor to an ``(N, m)`` tensor,
+            e.g. a Keras model.
+        x: the ``(N, d)`` points.
+        input_names: names of the ``d`` input columns. Defaults to
+            ``("x0", "x1", ...)``.
+        output_names: names of the ``m`` output columns. Defaults to
+            ``("u",)`` for one output, ``("u0", "u1", ...)`` otherwise.
+        params: optional mapping of named PDE coefficients, exposed as
+            ``d.params`` to residual functions.
+
+    Example:
+
+    ```python
+    d = keras_pinn.derivatives(model, x, input_names=("x", "t"))
+    residual = d("u", "t") + d("u") * d("u", "x") - nu * d("u", "x", "x")
+    ```
+    """
+
+    def __init__(
+        self,
+        fn: Callable,
+        x,
+        input_names: Sequence[str] | None = None,
+        output_names: Sequence[str] | None = None,
+        params: Mapping | None = None,
+    ):
+        if not callable(fn):
+            raise TypeError(f"`fn` must be callable. Received: fn={fn!r}")
+        x = ops.convert_to_tensor(x)
+        if not keras.backend.is_float_dtype(x.dtype):
+            x = ops.cast(x, keras.config.floatx())
+        if len(x.shape) != 2:
+            raise ValueError(
+                "`x` must have shape (N, d), one row per point. Received: "
+                f"x with shape {tuple(x.shape)}"
+            )
+        n_inputs = x.shape[-1]
+        if input_names is None:
+            input_names = tuple(f"x{i}" for i in range(n_inputs))
+        input_names = tuple(input_names)
+        if len(input_names) != n_inputs:
+            raise ValueError(
+                f"`input_names` must name the {n_inputs} columns of `x`. "
+                f"Received: input_names={input_names!r}"
+            )
+        self._engine = _backend.InputDerivatives(fn, x)
+        outputs = self._engine.outputs
+        if len(outputs.shape) != 2 or outputs.shape[0] != x.shape[0]:
+            raise ValueError(
+                "`fn` must map (N, d) points to (N, m) outputs. Received: "
+                f"outputs of shape {tuple(outputs.shape)} for x of shape "
+                f"{tuple(x.shape)}"
+            )
+        n_outputs = outputs.shape[-1]
+        if output_names is None:
+            output_names = (
+                ("u",) if n_outputs == 1 else tuple(f"u{i}" for i in range(n_outputs))
+            )
+        output_names = tuple(output_names)
+        if len(output_names) != n_outputs:
+            raise ValueError(
+                f"`output_names` must name the {n_outputs} output columns. "
+                f"Received: output_names={output_names!r}"
+            )
+        self.input_names = input_names
+        self.output_names = output_names
+        self.params = dict(params or {})
+
+    @property
+    def x(self):
+        """The ``(N, d)`` points."""
+        return self._engine.x
+
+    @property
+    def outputs(self):
+        """The ``(N, m)`` outputs ``fn(x)``."""
+        return self._engine.outputs
+
+    def __call__(self, output: str | int = 0, *wrt: str | int):
+        """Partial derivative of ``output`` along ``wrt``, shape ``(N, 1)``.
+
+        Args:
+            output: name or index of the output component. Defaults to 0.
+            *wrt: names or indices of the input coordinates, one per order
+                of differentiation; none returns the output itself.
+        """
+        component = _resolve(output, self.output_names, "output", "output")
+        index = tuple(
+            sorted(_resolve(w, self.input_names, "input", "wrt") for w in wrt)
+        )
+        return self._engine.partial(component, index)
+
+    def coord(self, name: str | int):
+        """Column ``name`` of the points, shape ``(N, 1)``."""
+        j = _resolve(name, self.input_names, "input", "name")
+        return self.x[:, j : j + 1]
+
+    def gradient(self, output: str | int = 0, over: Sequence[str | int] | None = None):
+        """First derivatives of ``output`` along ``over``, shape ``(N, k)``."""
+        over = self.input_names if over is None else over
+        return ops.concatenate([self(output, w) for w in over], axis=-1)
+
+    def laplacian(self, output: str | int = 0, over: Sequence[str | int] | None = None):
+        """Sum of second derivatives of ``output`` along ``over``, ``(N, 1)``.
+
+        Args:
+            output: the output component.
+            over: the coordinates to sum over. Defaults to all inputs (pass
+                the spatial names for a space-time domain).
+        """
+        over = self.input_names if over is None else over
+        total = self(output, over[0], over[0])
+        for w in over[1:]:
+            total = total + self(output, w, w)
+        return total
+
+
+def derivatives(
+    fn: Callable,
+    x,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+    params: Mapping | None = None,
+) -> Derivatives:
+    """Returns a :class:`Derivatives` of ``fn`` at the points ``x``."""
+    return Derivatives(fn, x, input_names, output_names, params)

@@ -1,0 +1,405 @@
+"""``PINNModel``: physics-informed training through plain ``model.fit``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_pinn import backend as _backend
+from keras_pinn.conditions import Condition, Residual
+from keras_pinn.diff import Derivatives
+from keras_pinn.domains import SAMPLERS, Box
+
+__all__ = ["PINNModel"]
+
+_serialize = keras.saving.serialize_keras_object
+_deserialize = keras.saving.deserialize_keras_object
+
+
+class _PointSets(keras.utils.PyDataset):
+    """Feeds the model's current point sets, the same batch every step, and
+    redraws them at each epoch's end when the model resamples."""
+
+    def __init__(self, model, steps):
+        super().__init__()
+        self._model = model
+        self._steps = steps
+
+    def __len__(self):
+        return self._steps
+
+    def __getitem__(self, index):
+        return (self._model.point_sets(),)
+
+    def on_epoch_end(self):
+        if self._model.resample:
+            self._model.resample_points()
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class PINNModel(keras.Model):
+    """A physics-informed neural network trained with ``model.fit``.
+
+    The network maps coordinates ``(N, d)`` (columns in ``domain.names``
+    order) to fields ``(N, m)``. Training minimises the weighted sum of the
+    mean squared residuals of every term: the PDE residual at collocation
+    points and each condition. The points are held by the model; ``fit`` and
+    ``evaluate`` need no data (``model.fit(epochs=...)``), and ``predict(x)``
+    returns the fields at ``x``. History holds ``loss`` (the weighted total,
+    layer losses included) and one unweighted ``<term>_loss`` per term.
+
+    Args:
+        network: a Keras model or layer mapping ``(N, d)`` to ``(N, m)``.
+        domain: a :class:`~keras_pinn.Box`, :class:`~keras_pinn.Interval` or
+            :class:`~keras_pinn.SpaceTime`.
+        pde: residual function ``pde(d)`` written in ``keras.ops`` (see
+            :class:`~keras_pinn.Residual`), or None for data-only training.
+        conditions: boundary, initial, periodic and data conditions.
+        n_collocation: number of interior collocation points for ``pde``.
+        sampler: collocation sampler, one of ``"uniform"``, ``"lhs"``,
+            ``"sobol"``, ``"grid"``. Defaults to ``"lhs"``.
+        resample: redraw sampled points at the end of every epoch.
+        output_names: names of the network's outputs. Defaults to ``("u",)``
+            for one output.
+        parameters: PDE coefficients as ``{name: initial value}``; they are
+            trainable weights, available as ``d.params[name]``.
+        pde_weight: weight of the PDE term. Defaults to 1.
+        output_transform: optional ``transform(x, u) -> u`` applied to the
+            network's outputs, e.g. to impose conditions exactly.
+        seed: seed of the point samplers.
+        allow_batch_normalization: let a network holding BatchNormalization
+            through (for studies of why it fails). Defaults to False.
+        **kwargs: passed to ``keras.Model`` (e.g. ``name``).
+
+    Example:
+
+    ```python
+    domain = kp.SpaceTime(kp.Interval(-1.0, 1.0), 0.0, 1.0)
+    nu = 0.01 / np.pi
+
+    def burgers(d):
+        return d("u", "t") + d("u") * d("u", "x") - nu * d("u", "x", "x")
+
+    net = keras.Sequential([keras.Input((2,)), kp.layers.DomainScaler(domain),
+                            keras.layers.Dense(20, "tanh"), keras.layers.Dense(1)])
+    model = kp.PINNModel(net, domain, burgers, conditions=[
+        kp.InitialCondition(lambda x: -np.sin(np.pi * x[:, 0]), n_points=256),
+        kp.DirichletBC(0.0, n_points=256)], n_collocation=10_000)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.fit(epochs=100, steps_per_epoch=50)
+    u = model.predict(points)
+    ```
+    """
+
+    def __init__(
+        self,
+        network: keras.Layer,
+        domain: Box,
+        pde: Callable | None = None,
+        conditions: Sequence[Condition] = (),
+        n_collocation: int = 1000,
+        sampler: str = "lhs",
+        resample: bool = False,
+        output_names: Sequence[str] | None = None,
+        parameters: Mapping[str, float] | None = None,
+        pde_weight: float = 1.0,
+        output_transform: Callable | None = None,
+        seed: int | None = None,
+        allow_batch_normalization: bool = False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(network, dict):
+            network = _deserialize(network)
+        if isinstance(domain, dict):
+            domain = _deserialize(domain)
+        if not isinstance(network, keras.Layer):
+            raise ValueError(f"`network` must be a Keras model or layer. Received: network={network!r}")
+        if not isinstance(domain, Box):
+            raise ValueError(
+                f"`domain` must be a keras_pinn Box, Interval or SpaceTime. Received: domain={domain!r}"
+            )
+        if sampler not in SAMPLERS:
+            raise ValueError(f"Unknown sampler: expected one of {SAMPLERS}. Received: sampler={sampler!r}")
+        if isinstance(pde, dict):
+            pde = _deserialize(pde)
+        if isinstance(output_transform, dict):
+            output_transform = _deserialize(output_transform)
+        if output_transform is not None and not callable(output_transform):
+            raise ValueError(f"`output_transform` must be callable. Received: {output_transform!r}")
+        conditions = [_deserialize(c) if isinstance(c, dict) else c for c in conditions]
+        for c in conditions:
+            if not isinstance(c, Condition):
+                raise ValueError(
+                    f"Each entry of `conditions` must be a keras_pinn Condition. Received: {c!r}"
+                )
+        self.network = network
+        self.domain = domain
+        self.pde = pde
+        self.n_collocation = n_collocation
+        self.sampler = sampler
+        self.resample = bool(resample)
+        self.pde_weight = pde_weight
+        self.output_transform = output_transform
+        self.seed = seed
+        self.allow_batch_normalization = bool(allow_batch_normalization)
+        self._user_conditions = list(conditions)
+        self._parameter_init = {k: float(v) for k, v in (parameters or {}).items()}
+        for key in self._parameter_init:
+            if not isinstance(key, str) or not key.isidentifier():
+                raise ValueError(f"Parameter names must be identifiers. Received: {key!r}")
+
+        terms = []
+        if pde is not None:
+            terms.append(
+                Residual(pde, n_points=n_collocation, sampler=sampler, name="pde", weight=pde_weight)
+            )
+        terms.extend(self._user_conditions)
+        if not terms:
+            raise ValueError("A PINNModel needs `pde` or at least one condition. Received neither.")
+        self.terms = _name_terms(terms)
+
+        self.output_names = None if output_names is None else tuple(output_names)
+        self._rng = np.random.default_rng(seed)
+        self._points = None
+        self.pde_parameters = {}
+        for key, value in self._parameter_init.items():
+            self.pde_parameters[key] = self.add_weight(
+                shape=(), initializer=keras.initializers.Constant(value), name=key, trainable=True
+            )
+        self._trackers = {
+            t.name: keras.metrics.Mean(name=f"{t.name}_loss") for t in self.terms
+        }
+        self._build_network()
+        self.built = True
+
+    # -- set-up -----------------------------------------------------------
+    def _build_network(self):
+        d = self.domain.dim
+        probe = ops.convert_to_tensor(
+            ((self.domain.lower + self.domain.upper) / 2)[None, :].astype(keras.config.floatx())
+        )
+        out = self.network(probe)
+        if len(out.shape) != 2:
+            raise ValueError(
+                f"`network` must map (N, {d}) points to (N, m) fields. Received: output shape {tuple(out.shape)}"
+            )
+        m = out.shape[-1]
+        if self.output_names is None:
+            self.output_names = ("u",) if m == 1 else tuple(f"u{i}" for i in range(m))
+        if len(self.output_names) != m:
+            raise ValueError(
+                f"`output_names` must name the network's {m} outputs. Received: output_names={self.output_names!r}"
+            )
+        self._network_adds_losses = bool(self.network.losses)
+        for term in self.terms:
+            term.bind(self.domain, self.output_names)
+        self._check_architecture()
+        self.resample_points(first=True)
+
+    def _check_architecture(self):
+        layers = _all_layers(self.network)
+        norms = [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization)]
+        if norms and not self.allow_batch_normalization:
+            raise ValueError(
+                f"The network holds BatchNormalization ({norms[0].name!r}). In a PINN it "
+                "couples the collocation points (each output then depends on the whole "
+                "batch, so input derivatives are no longer pointwise) and it behaves "
+                "differently in training and inference. Use keras_pinn.layers.DomainScaler "
+                "(or LayerNormalization) instead, or pass allow_batch_normalization=True "
+                "to study it."
+            )
+
+    # -- points -------------------------------------------------------------
+    def resample_points(self, first: bool = False):
+        """Draws new points for every sampled term (all terms when ``first``)."""
+        if self._points is None:
+            self._points = {}
+        for term in self.terms:
+            batch = term.sample(self.domain, self._rng, first=first)
+            if batch is not None:
+                self._points[term.name] = batch
+
+    def point_sets(self) -> dict:
+        """The current ``{term: {"x": points, ...}}`` NumPy batch."""
+        return {name: dict(batch) for name, batch in self._points.items()}
+
+    # -- forward --------------------------------------------------------------
+    def _fields(self, x, training=None):
+        u = self.network(x, training=training)
+        if self.output_transform is not None:
+            u = self.output_transform(x, u)
+        return u
+
+    def call(self, inputs, training=None):
+        if not isinstance(inputs, dict):
+            return self._fields(inputs, training=training)
+        # One forward pass over the point sets that need only values (and over
+        # all of them when the network adds losses, e.g. VectorQuantizer, so
+        # those losses are taken over every point on every backend).
+        names = [
+            t.name for t in self.terms
+            if t.name in inputs and (self._network_adds_losses or not t.needs_derivatives)
+        ]
+        if not names:
+            return {}
+        xs = [inputs[n]["x"] for n in names]
+        u = self._fields(ops.concatenate(xs, axis=0) if len(xs) > 1 else xs[0], training=training)
+        out, start = {}, 0
+        for n, x in zip(names, xs):
+            rows = self._rows(n, x)
+            out[n] = u[start : start + rows]
+            start = start + rows
+        return out
+
+    def _rows(self, name, x):
+        """Number of points of term ``name``: static when known (TensorFlow's
+        dataset leaves the batch dimension unknown)."""
+        if x.shape[0] is not None:
+            return x.shape[0]
+        if self._points is not None and name in self._points:
+            return self._points[name]["x"].shape[0]
+        return ops.shape(x)[0]
+
+    def derivatives(self, x, training=None) -> Derivatives:
+        """:class:`~keras_pinn.Derivatives` of the fields at ``x``."""
+        return Derivatives(
+            lambda z: self._fields(z, training=training),
+            x,
+            input_names=self.domain.names,
+            output_names=self.output_names,
+            params=self.pde_parameters,
+        )
+
+    def residual(self, x, term: str = "pde"):
+        """The residual of ``term`` at points ``x``, as a tensor ``(n, k)``."""
+        t = self._term(term)
+        x = self.domain.check_points(x, "x")
+        batch = t.targets(x) if t.name != "pde" else {"x": x}
+        batch = {k: ops.convert_to_tensor(v) for k, v in batch.items()}
+        with _backend.enable_grad():
+            values = None if t.needs_derivatives else self._fields(batch["x"])
+            return t.residual(self, batch, values)
+
+    def _term(self, name):
+        for t in self.terms:
+            if t.name == name:
+                return t
+        raise ValueError(
+            f"Unknown term: expected one of {tuple(t.name for t in self.terms)}. Received: {name!r}"
+        )
+
+    # -- losses -----------------------------------------------------------
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        layer_losses = [ops.sum(loss) for loss in self.losses]
+        total = None
+        for term in self.terms:
+            batch = x[term.name]
+            values = None if y_pred is None else y_pred.get(term.name)
+            if values is None and not term.needs_derivatives:
+                values = self._fields(batch["x"], training=training)
+            r = term.residual(self, batch, values)
+            mse = ops.mean(ops.square(r))
+            self._trackers[term.name].update_state(mse)
+            weighted = term.weight * mse
+            total = weighted if total is None else total + weighted
+        for loss in layer_losses:
+            total = total + ops.cast(loss, total.dtype)
+        return total
+
+    # -- training ---------------------------------------------------------------
+    def fit(self, x=None, y=None, *, steps_per_epoch: int | None = None, **kwargs):
+        """``keras.Model.fit`` on the model's own points when ``x`` is None.
+
+        Each step uses all points of every term (full batch); an epoch is
+        ``steps_per_epoch`` steps (default 1). Other arguments are Keras's.
+        """
+        if x is None:
+            steps = 1 if steps_per_epoch is None else _positive(steps_per_epoch, "steps_per_epoch")
+            x = _PointSets(self, steps)
+            steps_per_epoch = None
+        return super().fit(x, y, steps_per_epoch=steps_per_epoch, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """``keras.Model.evaluate`` on the model's current points when ``x``
+        is None: the loss of every term."""
+        if x is None:
+            x = _PointSets(self, 1)
+        return super().evaluate(x, y, **kwargs)
+
+    def compile(self, optimizer="adam", **kwargs):
+        """``keras.Model.compile``; the loss is the model's own, so only the
+        optimizer (default Adam) and Keras options like ``jit_compile`` are
+        needed."""
+        if "loss" in kwargs and kwargs["loss"] is not None:
+            raise ValueError(
+                "PINNModel computes its own loss from its terms; do not pass `loss`. "
+                f"Received: loss={kwargs['loss']!r}"
+            )
+        super().compile(optimizer=optimizer, **kwargs)
+
+    # -- saving -----------------------------------------------------------------
+    def get_config(self):
+        return {
+            "name": self.name,
+            "network": _serialize(self.network),
+            "domain": _serialize(self.domain),
+            "pde": None if self.pde is None else _serialize(self.pde),
+            "conditions": [_serialize(c) for c in self._user_conditions],
+            "n_collocation": self.n_collocation,
+            "sampler": self.sampler,
+            "resample": self.resample,
+            "output_names": list(self.output_names),
+            "parameters": self._parameter_init,
+            "pde_weight": self.pde_weight,
+            "output_transform": None if self.output_transform is None else _serialize(self.output_transform),
+            "seed": self.seed,
+            "allow_batch_normalization": self.allow_batch_normalization,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return cls(**config)
+
+
+def _positive(n, argument):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"`{argument}` must be a positive integer. Received: {argument}={n!r}")
+    return int(n)
+
+
+def _name_terms(terms):
+    seen = {}
+    for t in terms:
+        base = t.name or t.default_name
+        name = base
+        if name in seen:
+            if t.name is not None:
+                raise ValueError(f"Two terms are named {name!r}; term names must be unique.")
+            k = 2
+            while f"{base}_{k}" in seen:
+                k += 1
+            name = f"{base}_{k}"
+        t.name = name
+        seen[name] = t
+    return list(seen.values())
+
+
+def _all_layers(layer, seen=None):
+    """``layer`` and every layer nested in it, found through the public
+    ``layers`` property and through attributes holding layers."""
+    seen = set() if seen is None else seen
+    if id(layer) in seen:
+        return []
+    seen.add(id(layer))
+    found = [layer]
+    children = list(getattr(layer, "layers", None) or [])
+    for value in vars(layer).values():
+        items = value if isinstance(value, (list, tuple)) else [value]
+        children.extend(v for v in items if isinstance(v, keras.Layer))
+    for child in children:
+        found.extend(_all_layers(child, seen))
+    return found
