@@ -219,12 +219,14 @@ class Residual(Condition):
             raise ValueError(f"`fn` must be callable. Received: fn={fn!r}")
         self.fn = fn
 
-    def bind(self, domain, output_names):
-        super().bind(domain, output_names)
-
     def residual(self, model, batch, values=None):
         d = model.derivatives(batch["x"])
-        return _check_residual(self.fn(d), model._rows(self.name, batch["x"]), self.name)
+        return self.residual_from(d, model._rows(self.name, batch["x"]))
+
+    def residual_from(self, d, n):
+        """``fn(d)``, checked to have shape ``(n,)`` or ``(n, k)`` and
+        returned as ``(n, k)``."""
+        return _check_residual(self.fn(d), n, self.name)
 
     def get_config(self):
         config = super().get_config()
@@ -295,35 +297,23 @@ class DirichletBC(_ValueTarget):
 class NeumannBC(DirichletBC):
     """Outward normal derivative ``du/dn = value`` on boundary faces.
 
-    Fixed ``points`` need ``faces`` naming a single face, which gives their
-    normal.
+    The normal at each point is that of the face it lies on (the first of
+    ``faces`` at corners); fixed ``points`` must each lie on one of them.
     """
 
     default_name = "neumann"
     needs_derivatives = True
 
-    def draw(self, domain, rng):
-        points, self._normals = domain.sample_boundary(
-            self.n_points, self.faces, self.sampler, rng, return_normals=True
-        )
-        return points.astype("float64")
-
     def bind(self, domain, output_names):
         super().bind(domain, output_names)
         self._domain = domain
         if self.points is not None:
-            if not self.faces or len(self.faces) != 1:
-                raise ValueError(
-                    "NeumannBC with fixed `points` needs `faces` naming exactly one face. "
-                    f"Received: faces={self.faces!r}"
-                )
-            j, side = domain._face(self.faces[0])
-            self._normals = np.zeros_like(self.points)
-            self._normals[:, j] = -1.0 if side == "min" else 1.0
+            domain.normals(self.points, self.faces)  # every point on a face
 
     def targets(self, points):
         batch = super().targets(points)
-        batch["normal"] = np.asarray(self._normals, dtype=keras.config.floatx())
+        normals = self._domain.normals(points, self.faces)
+        batch["normal"] = normals.astype(keras.config.floatx())
         return batch
 
     def residual(self, model, batch, values=None):

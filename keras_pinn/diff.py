@@ -127,6 +127,7 @@ class Derivatives:
         self.input_names = input_names
         self.output_names = output_names
         self.params = dict(params or {})
+        self.max_order = 0  # highest derivative order requested so far
 
     @property
     def x(self):
@@ -150,6 +151,7 @@ class Derivatives:
         index = tuple(
             sorted(_resolve(w, self.input_names, "input", "wrt") for w in wrt)
         )
+        self.max_order = max(self.max_order, len(index))
         return self._engine.partial(component, index)
 
     def coord(self, name: str | int):

@@ -262,6 +262,27 @@ class Box:
             return points, np.concatenate(normals).astype(floatx)
         return points
 
+    def normals(self, points, faces: Sequence[str] | None = None) -> np.ndarray:
+        """Outward unit normals ``(n, dim)`` of boundary ``points``, each from
+        the first of ``faces`` (all by default) that it lies on; a point on no
+        such face raises ``ValueError``."""
+        points = np.asarray(points, dtype="float64")
+        faces = list(self.faces if faces is None else faces)
+        normals = np.zeros_like(points)
+        found = np.zeros(points.shape[0], dtype=bool)
+        for face in faces:
+            j, side = self._face(face)
+            bound = self.lower[j] if side == "min" else self.upper[j]
+            on = ~found & np.isclose(points[:, j], bound, rtol=0.0, atol=1e-6 * self.extent[j])
+            normals[on, j] = -1.0 if side == "min" else 1.0
+            found |= on
+        if not found.all():
+            i = int(np.argmin(found))
+            raise ValueError(
+                f"Point {points[i].tolist()} (row {i}) lies on none of the faces {tuple(faces)}."
+            )
+        return normals
+
     def grid(self, shape: Sequence[int]) -> np.ndarray:
         """A regular grid of ``prod(shape)`` points including the faces, in
         C order (the last coordinate varies fastest)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import keras
@@ -72,6 +73,12 @@ class PINNModel(keras.Model):
         seed: seed of the point samplers.
         allow_batch_normalization: let a network holding BatchNormalization
             through (for studies of why it fails). Defaults to False.
+        derivative_method: ``"autodiff"`` (exact derivatives of the network
+            with respect to its inputs, the default) or
+            ``"finite_difference"`` (central differences of the outputs on a
+            regular grid of points, for grid models such as
+            :class:`~keras_pinn.layers.GridConv`; the PDE's points must then
+            be a regular grid, e.g. ``sampler="grid"``).
         **kwargs: passed to ``keras.Model`` (e.g. ``name``).
 
     Example:
@@ -109,6 +116,7 @@ class PINNModel(keras.Model):
         output_transform: Callable | None = None,
         seed: int | None = None,
         allow_batch_normalization: bool = False,
+        derivative_method: str = "autodiff",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -146,6 +154,12 @@ class PINNModel(keras.Model):
         self.output_transform = output_transform
         self.seed = seed
         self.allow_batch_normalization = bool(allow_batch_normalization)
+        if derivative_method not in ("autodiff", "finite_difference"):
+            raise ValueError(
+                "`derivative_method` must be 'autodiff' or 'finite_difference'. "
+                f"Received: derivative_method={derivative_method!r}"
+            )
+        self.derivative_method = derivative_method
         self._user_conditions = list(conditions)
         self._parameter_init = {k: float(v) for k, v in (parameters or {}).items()}
         for key in self._parameter_init:
@@ -197,8 +211,23 @@ class PINNModel(keras.Model):
         self._network_adds_losses = bool(self.network.losses)
         for term in self.terms:
             term.bind(self.domain, self.output_names)
-        self._check_architecture()
         self.resample_points(first=True)
+        self.pde_order = self._probe_pde()
+        self._check_architecture()
+
+    def _probe_pde(self):
+        """Evaluates the residual once on two collocation points: checks its
+        shape early and finds the PDE's order (the highest derivative it asks
+        for). Returns None when there is no PDE or it cannot be probed (a
+        finite-difference model needs its whole grid)."""
+        if self.pde is None or self.derivative_method != "autodiff":
+            return None
+        pde_term = self._term("pde")
+        x = ops.convert_to_tensor(self._points["pde"]["x"][:2])
+        with _backend.enable_grad():
+            d = self.derivatives(x)
+            pde_term.residual_from(d, x.shape[0])
+        return d.max_order
 
     def _check_architecture(self):
         layers = _all_layers(self.network)
@@ -212,6 +241,17 @@ class PINNModel(keras.Model):
                 "(or LayerNormalization) instead, or pass allow_batch_normalization=True "
                 "to study it."
             )
+        if self.pde_order:
+            for layer, power in _activation_powers(layers):
+                if power <= self.pde_order:
+                    warnings.warn(
+                        f"Layer {layer.name!r} uses an activation whose derivatives vanish "
+                        f"beyond order {power} (relu^{power}), but the PDE asks for derivatives "
+                        f"of order {self.pde_order}: the residual then sees zero higher "
+                        f"derivatives and those terms cannot train it. Use tanh, sin, or "
+                        f"PowReLU with power > {self.pde_order}.",
+                        stacklevel=3,
+                    )
 
     # -- points -------------------------------------------------------------
     def resample_points(self, first: bool = False):
@@ -265,8 +305,12 @@ class PINNModel(keras.Model):
         return ops.shape(x)[0]
 
     def derivatives(self, x, training=None) -> Derivatives:
-        """:class:`~keras_pinn.Derivatives` of the fields at ``x``."""
-        return Derivatives(
+        """:class:`~keras_pinn.Derivatives` of the fields at ``x`` (or their
+        finite-difference counterpart, see ``derivative_method``)."""
+        cls = Derivatives
+        if self.derivative_method == "finite_difference":
+            from keras_pinn.finite_difference import GridDerivatives as cls
+        return cls(
             lambda z: self._fields(z, training=training),
             x,
             input_names=self.domain.names,
@@ -358,6 +402,7 @@ class PINNModel(keras.Model):
             "output_transform": None if self.output_transform is None else _serialize(self.output_transform),
             "seed": self.seed,
             "allow_batch_normalization": self.allow_batch_normalization,
+            "derivative_method": self.derivative_method,
         }
 
     @classmethod
@@ -386,6 +431,27 @@ def _name_terms(terms):
         t.name = name
         seen[name] = t
     return list(seen.values())
+
+
+def _activation_powers(layers):
+    """``(layer, k)`` for each layer acting as relu^k (ReLU: k = 1)."""
+    found = []
+    for layer in layers:
+        power = None
+        if isinstance(layer, keras.layers.ReLU):
+            power = 1
+        elif hasattr(layer, "power") and type(layer).__name__ == "PowReLU":
+            power = layer.power
+        else:
+            activation = getattr(layer, "activation", None)
+            name = getattr(activation, "__name__", "")
+            if name == "relu":
+                power = 1
+            elif name.startswith("relu") and name[4:].isdigit():
+                power = int(name[4:])
+        if power is not None:
+            found.append((layer, power))
+    return found
 
 
 def _all_layers(layer, seen=None):

@@ -22,6 +22,7 @@ class ReverseModeCache:
         self.outputs = outputs
         self._n_inputs = n_inputs
         self._cache = {}
+        self.passes = 0  # derivative passes run, for tests of the cache
 
     def partial(self, component, index):
         key = (component, index)
@@ -34,6 +35,7 @@ class ReverseModeCache:
         parent_index = index[:-1]
         parent = self.partial(component, parent_index)
         grad = self._grad(parent)
+        self.passes += 1
         for j in range(self._n_inputs):
             self._cache.setdefault(
                 (component, _merge(parent_index, j)), grad[:, j : j + 1]

@@ -1,0 +1,265 @@
+"""Reference PDE problems: domain, residual, conditions and exact solution.
+
+Each factory returns a :class:`Problem`; ``problem.model(network)`` builds a
+:class:`~keras_pinn.PINNModel` and ``problem.error(model)`` gives the relative
+L2 error against the exact or reference solution on a regular grid. The
+residuals are registered serializable classes, so models save and load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+from keras import ops
+
+import keras_pinn.problems.reference as ref
+from keras_pinn.conditions import DirichletBC, InitialCondition
+from keras_pinn.domains import Box, Interval, SpaceTime
+from keras_pinn.model import PINNModel
+
+__all__ = [
+    "Problem",
+    "BurgersResidual",
+    "HelmholtzResidual",
+    "HeatResidual",
+    "BuckleyLeverettResidual",
+    "burgers",
+    "helmholtz",
+    "heat",
+    "buckley_leverett",
+    "PROBLEMS",
+]
+
+
+@dataclass
+class Problem:
+    """A PDE with its domain, conditions and exact or reference solution.
+
+    Attributes:
+        name: short name.
+        domain: the domain.
+        pde: the residual, ``pde(d)``.
+        conditions: ``conditions(n_points) -> list`` of fresh conditions.
+        solution: ``solution(points) -> (n, 1)`` exact or reference values.
+        order: highest derivative order in the PDE.
+        grid_shape: evaluation grid for :meth:`error`.
+        description: one line for reports.
+    """
+
+    name: str
+    domain: Box
+    pde: Callable
+    conditions: Callable[[int], list]
+    solution: Callable[[np.ndarray], np.ndarray]
+    order: int
+    grid_shape: tuple = (101, 101)
+    description: str = ""
+    parameters: dict = field(default_factory=dict)
+
+    def model(self, network, n_collocation: int = 2000, n_condition: int = 256, **kwargs) -> PINNModel:
+        """A :class:`PINNModel` for this problem around ``network``."""
+        return PINNModel(
+            network, self.domain, self.pde, conditions=self.conditions(n_condition),
+            n_collocation=n_collocation, **kwargs,
+        )
+
+    def grid(self) -> np.ndarray:
+        """The evaluation grid, ``(prod(grid_shape), d)``."""
+        return self.domain.grid(self.grid_shape)
+
+    def error(self, model, points: np.ndarray | None = None) -> float:
+        """Relative L2 error of ``model`` against the solution at ``points``
+        (the evaluation grid by default)."""
+        points = self.grid() if points is None else points
+        pred = np.asarray(model.predict(points, verbose=0, batch_size=len(points)))
+        return float(ref.relative_l2_error(pred[:, :1], self.solution(points)))
+
+
+def _col(a):
+    return np.asarray(a, dtype="float64").reshape(-1, 1)
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class BurgersResidual:
+    """``u_t + u u_x - nu u_xx`` on coordinates ``(x, t)``."""
+
+    def __init__(self, nu: float = 0.01 / np.pi):
+        if not nu > 0:
+            raise ValueError(f"`nu` must be positive. Received: nu={nu!r}")
+        self.nu = float(nu)
+
+    def __call__(self, d):
+        nu = d.params.get("nu", self.nu)
+        return d("u", "t") + d("u") * d("u", "x") - nu * d("u", "x", "x")
+
+    def get_config(self):
+        return {"nu": self.nu}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class HelmholtzResidual:
+    """``u_xx + u_yy + k^2 u - q(x, y)`` with the source of the exact
+    solution ``sin(a1 pi x) sin(a2 pi y)``."""
+
+    def __init__(self, k: float = 1.0, a1: float = 1.0, a2: float = 4.0):
+        self.k, self.a1, self.a2 = float(k), float(a1), float(a2)
+
+    def __call__(self, d):
+        x, y = d.coord("x"), d.coord("y")
+        q = (self.k**2 - (self.a1 * np.pi) ** 2 - (self.a2 * np.pi) ** 2) * (
+            ops.sin(self.a1 * np.pi * x) * ops.sin(self.a2 * np.pi * y)
+        )
+        return d.laplacian("u", ("x", "y")) + self.k**2 * d("u") - q
+
+    def get_config(self):
+        return {"k": self.k, "a1": self.a1, "a2": self.a2}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class HeatResidual:
+    """``u_t - alpha u_xx``."""
+
+    def __init__(self, alpha: float = 0.1):
+        if not alpha > 0:
+            raise ValueError(f"`alpha` must be positive. Received: alpha={alpha!r}")
+        self.alpha = float(alpha)
+
+    def __call__(self, d):
+        return d("u", "t") - self.alpha * d("u", "x", "x")
+
+    def get_config(self):
+        return {"alpha": self.alpha}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class BuckleyLeverettResidual:
+    """``S_t + f'(S) S_x - eps S_xx`` with ``f(S) = S^2 / (S^2 + (1-S)^2 / M)``.
+
+    ``eps > 0`` adds artificial diffusion (Fuks & Tchelepi 2020), which
+    smooths the shock so a PINN can place it.
+    """
+
+    def __init__(self, m: float = 2.0, diffusion: float = 0.0):
+        if not m > 0:
+            raise ValueError(f"`m` must be positive. Received: m={m!r}")
+        if not diffusion >= 0:
+            raise ValueError(f"`diffusion` must be >= 0. Received: diffusion={diffusion!r}")
+        self.m, self.diffusion = float(m), float(diffusion)
+
+    def __call__(self, d):
+        s = d("u")
+        denom = ops.square(s) + ops.square(1.0 - s) / self.m
+        flux_prime = 2.0 * s * (1.0 - s) / self.m / ops.square(denom)
+        r = d("u", "t") + flux_prime * d("u", "x")
+        if self.diffusion > 0:
+            r = r - self.diffusion * d("u", "x", "x")
+        return r
+
+    def get_config(self):
+        return {"m": self.m, "diffusion": self.diffusion}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def burgers(nu: float = 0.01 / np.pi) -> Problem:
+    """Viscous Burgers on ``x in [-1, 1], t in [0, 1]``, ``u(x, 0) = -sin(pi x)``,
+    ``u(+-1, t) = 0``; reference by the Cole-Hopf integral (Raissi et al. 2019)."""
+    domain = SpaceTime(Interval(-1.0, 1.0, "x"), 0.0, 1.0)
+
+    def conditions(n):
+        return [
+            InitialCondition(_initial_burgers, n_points=n, name="ic"),
+            DirichletBC(0.0, n_points=n, name="bc"),
+        ]
+
+    return Problem(
+        "burgers", domain, BurgersResidual(nu), conditions,
+        lambda p: _col(ref.burgers_solution(p[:, 0], p[:, 1], nu=nu)),
+        order=2, grid_shape=(256, 100),
+        description=f"Burgers, nu = {nu:.5g}, shock at x = 0",
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+def _initial_burgers(points):
+    return -np.sin(np.pi * points[:, 0])
+
+
+def helmholtz(k: float = 1.0, a1: float = 1.0, a2: float = 4.0) -> Problem:
+    """Helmholtz on ``[-1, 1]^2``, exact ``u = sin(a1 pi x) sin(a2 pi y)``,
+    ``u = 0`` on the boundary (Bischof & Kraus 2021)."""
+    domain = Box([-1.0, -1.0], [1.0, 1.0], names=("x", "y"))
+
+    def conditions(n):
+        return [DirichletBC(0.0, n_points=n, name="bc")]
+
+    return Problem(
+        "helmholtz", domain, HelmholtzResidual(k, a1, a2), conditions,
+        lambda p: _col(ref.helmholtz_solution(p[:, 0], p[:, 1], a1=a1, a2=a2)),
+        order=2, grid_shape=(101, 101),
+        description=f"Helmholtz 2D, k = {k:g}, u = sin({a1:g} pi x) sin({a2:g} pi y)",
+    )
+
+
+def heat(alpha: float = 0.1) -> Problem:
+    """1D heat on ``x in [0, 1], t in [0, 1]``, ``u(x, 0) = sin(pi x)``,
+    ``u(0, t) = u(1, t) = 0``."""
+    domain = SpaceTime(Interval(0.0, 1.0, "x"), 0.0, 1.0)
+
+    def conditions(n):
+        return [
+            InitialCondition(_initial_heat, n_points=n, name="ic"),
+            DirichletBC(0.0, n_points=n, name="bc"),
+        ]
+
+    return Problem(
+        "heat", domain, HeatResidual(alpha), conditions,
+        lambda p: _col(ref.heat_solution(p[:, 0], p[:, 1], alpha=alpha)),
+        order=2, grid_shape=(101, 101),
+        description=f"heat, alpha = {alpha:g}",
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+def _initial_heat(points):
+    return np.sin(np.pi * points[:, 0])
+
+
+def buckley_leverett(m: float = 2.0, diffusion: float = 0.0, t1: float = 1.0) -> Problem:
+    """Buckley-Leverett ``S_t + f(S)_x = 0`` on ``x in [0, 1], t in [0, t1]``,
+    ``S(x, 0) = 0``, ``S(0, t) = 1``; exact solution by Welge's tangent
+    construction (shock saturation ``sqrt(1 / (1 + M))``)."""
+    domain = SpaceTime(Interval(0.0, 1.0, "x"), 0.0, t1)
+
+    def conditions(n):
+        return [
+            InitialCondition(0.0, n_points=n, name="ic"),
+            DirichletBC(1.0, faces=["x_min"], n_points=n, name="bc"),
+        ]
+
+    return Problem(
+        "buckley_leverett", domain, BuckleyLeverettResidual(m, diffusion), conditions,
+        lambda p: _col(ref.buckley_leverett_solution(p[:, 0], p[:, 1], m=m)),
+        order=2 if diffusion > 0 else 1, grid_shape=(201, 101),
+        description=f"Buckley-Leverett, M = {m:g}, diffusion = {diffusion:g}",
+    )
+
+
+PROBLEMS = {"burgers": burgers, "helmholtz": helmholtz, "heat": heat, "buckley_leverett": buckley_leverett}
