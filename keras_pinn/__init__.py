@@ -18,6 +18,7 @@ from keras_pinn.conditions import (  # noqa: E402
 )
 from keras_pinn.diff import Derivatives, derivatives  # noqa: E402
 from keras_pinn.domains import Box, Interval, SpaceTime  # noqa: E402
+from keras_pinn.finite_difference import GridDerivatives  # noqa: E402
 from keras_pinn.model import PINNModel  # noqa: E402
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Condition",
     "Derivatives",
     "DirichletBC",
+    "GridDerivatives",
     "InitialCondition",
     "InitialDerivative",
     "Interval",

@@ -15,7 +15,7 @@ from keras import ops
 
 from keras_pinn import backend as _backend
 
-__all__ = ["Derivatives", "derivatives"]
+__all__ = ["Derivatives", "DerivativesBase", "derivatives"]
 
 
 def _resolve(value, names, what, argument):
@@ -38,7 +38,99 @@ def _resolve(value, names, what, argument):
     )
 
 
-class Derivatives:
+def _check_points(x):
+    x = ops.convert_to_tensor(x)
+    if not keras.backend.is_float_dtype(x.dtype):
+        x = ops.cast(x, keras.config.floatx())
+    if len(x.shape) != 2 or x.shape[-1] is None:
+        raise ValueError(
+            "`x` must have shape (N, d), one row per point. Received: "
+            f"x with shape {tuple(x.shape)}"
+        )
+    return x
+
+
+def _names(names, count, default, argument, what):
+    if names is None:
+        names = default
+    names = tuple(names)
+    if len(names) != count:
+        raise ValueError(
+            f"`{argument}` must name the {count} {what}. Received: {argument}={names!r}"
+        )
+    return names
+
+
+class DerivativesBase:
+    """Name resolution and the derived operators (``coord``, ``gradient``,
+    ``laplacian``) shared by :class:`Derivatives` and
+    :class:`keras_pinn.finite_difference.GridDerivatives`.
+
+    Subclasses call :meth:`_set_up` and implement ``_partial(component,
+    index)`` for a sorted multi-index of input columns.
+    """
+
+    def _set_up(self, x, outputs, input_names, output_names, params):
+        n_inputs = x.shape[-1]
+        self.input_names = _names(
+            input_names, n_inputs, tuple(f"x{i}" for i in range(n_inputs)), "input_names", "columns of `x`"
+        )
+        if len(outputs.shape) != 2 or (
+            outputs.shape[0] is not None and x.shape[0] is not None and outputs.shape[0] != x.shape[0]
+        ):
+            raise ValueError(
+                "`fn` must map (N, d) points to (N, m) outputs. Received: "
+                f"outputs of shape {tuple(outputs.shape)} for x of shape "
+                f"{tuple(x.shape)}"
+            )
+        n_outputs = outputs.shape[-1]
+        default = ("u",) if n_outputs == 1 else tuple(f"u{i}" for i in range(n_outputs))
+        self.output_names = _names(output_names, n_outputs, default, "output_names", "output columns")
+        self.params = dict(params or {})
+        self.max_order = 0  # highest derivative order requested so far
+
+    def __call__(self, output: str | int = 0, *wrt: str | int):
+        """Partial derivative of ``output`` along ``wrt``, shape ``(N, 1)``.
+
+        Args:
+            output: name or index of the output component. Defaults to 0.
+            *wrt: names or indices of the input coordinates, one per order
+                of differentiation; none returns the output itself.
+        """
+        component = _resolve(output, self.output_names, "output", "output")
+        index = tuple(
+            sorted(_resolve(w, self.input_names, "input", "wrt") for w in wrt)
+        )
+        value = self._partial(component, index)
+        self.max_order = max(self.max_order, len(index))
+        return value
+
+    def coord(self, name: str | int):
+        """Column ``name`` of the points, shape ``(N, 1)``."""
+        j = _resolve(name, self.input_names, "input", "name")
+        return self.x[:, j : j + 1]
+
+    def gradient(self, output: str | int = 0, over: Sequence[str | int] | None = None):
+        """First derivatives of ``output`` along ``over``, shape ``(N, k)``."""
+        over = self.input_names if over is None else over
+        return ops.concatenate([self(output, w) for w in over], axis=-1)
+
+    def laplacian(self, output: str | int = 0, over: Sequence[str | int] | None = None):
+        """Sum of second derivatives of ``output`` along ``over``, ``(N, 1)``.
+
+        Args:
+            output: the output component.
+            over: the coordinates to sum over. Defaults to all inputs (pass
+                the spatial names for a space-time domain).
+        """
+        over = self.input_names if over is None else over
+        total = self(output, over[0], over[0])
+        for w in over[1:]:
+            total = total + self(output, w, w)
+        return total
+
+
+class Derivatives(DerivativesBase):
     """Lazy, cached derivatives of ``fn(x)`` with respect to the inputs ``x``.
 
     ``d(output, *wrt)`` returns the partial derivative of one output component
@@ -88,46 +180,9 @@ class Derivatives:
     ):
         if not callable(fn):
             raise TypeError(f"`fn` must be callable. Received: fn={fn!r}")
-        x = ops.convert_to_tensor(x)
-        if not keras.backend.is_float_dtype(x.dtype):
-            x = ops.cast(x, keras.config.floatx())
-        if len(x.shape) != 2:
-            raise ValueError(
-                "`x` must have shape (N, d), one row per point. Received: "
-                f"x with shape {tuple(x.shape)}"
-            )
-        n_inputs = x.shape[-1]
-        if input_names is None:
-            input_names = tuple(f"x{i}" for i in range(n_inputs))
-        input_names = tuple(input_names)
-        if len(input_names) != n_inputs:
-            raise ValueError(
-                f"`input_names` must name the {n_inputs} columns of `x`. "
-                f"Received: input_names={input_names!r}"
-            )
+        x = _check_points(x)
         self._engine = _backend.InputDerivatives(fn, x)
-        outputs = self._engine.outputs
-        if len(outputs.shape) != 2 or outputs.shape[0] != x.shape[0]:
-            raise ValueError(
-                "`fn` must map (N, d) points to (N, m) outputs. Received: "
-                f"outputs of shape {tuple(outputs.shape)} for x of shape "
-                f"{tuple(x.shape)}"
-            )
-        n_outputs = outputs.shape[-1]
-        if output_names is None:
-            output_names = (
-                ("u",) if n_outputs == 1 else tuple(f"u{i}" for i in range(n_outputs))
-            )
-        output_names = tuple(output_names)
-        if len(output_names) != n_outputs:
-            raise ValueError(
-                f"`output_names` must name the {n_outputs} output columns. "
-                f"Received: output_names={output_names!r}"
-            )
-        self.input_names = input_names
-        self.output_names = output_names
-        self.params = dict(params or {})
-        self.max_order = 0  # highest derivative order requested so far
+        self._set_up(x, self._engine.outputs, input_names, output_names, params)
 
     @property
     def x(self):
@@ -139,44 +194,8 @@ class Derivatives:
         """The ``(N, m)`` outputs ``fn(x)``."""
         return self._engine.outputs
 
-    def __call__(self, output: str | int = 0, *wrt: str | int):
-        """Partial derivative of ``output`` along ``wrt``, shape ``(N, 1)``.
-
-        Args:
-            output: name or index of the output component. Defaults to 0.
-            *wrt: names or indices of the input coordinates, one per order
-                of differentiation; none returns the output itself.
-        """
-        component = _resolve(output, self.output_names, "output", "output")
-        index = tuple(
-            sorted(_resolve(w, self.input_names, "input", "wrt") for w in wrt)
-        )
-        self.max_order = max(self.max_order, len(index))
+    def _partial(self, component, index):
         return self._engine.partial(component, index)
-
-    def coord(self, name: str | int):
-        """Column ``name`` of the points, shape ``(N, 1)``."""
-        j = _resolve(name, self.input_names, "input", "name")
-        return self.x[:, j : j + 1]
-
-    def gradient(self, output: str | int = 0, over: Sequence[str | int] | None = None):
-        """First derivatives of ``output`` along ``over``, shape ``(N, k)``."""
-        over = self.input_names if over is None else over
-        return ops.concatenate([self(output, w) for w in over], axis=-1)
-
-    def laplacian(self, output: str | int = 0, over: Sequence[str | int] | None = None):
-        """Sum of second derivatives of ``output`` along ``over``, ``(N, 1)``.
-
-        Args:
-            output: the output component.
-            over: the coordinates to sum over. Defaults to all inputs (pass
-                the spatial names for a space-time domain).
-        """
-        over = self.input_names if over is None else over
-        total = self(output, over[0], over[0])
-        for w in over[1:]:
-            total = total + self(output, w, w)
-        return total
 
 
 def derivatives(

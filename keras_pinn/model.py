@@ -160,6 +160,12 @@ class PINNModel(keras.Model):
                 f"Received: derivative_method={derivative_method!r}"
             )
         self.derivative_method = derivative_method
+        if derivative_method == "finite_difference" and pde is not None and sampler != "grid":
+            raise ValueError(
+                "derivative_method='finite_difference' differentiates the fields on a regular grid: "
+                "the PDE's points must come from sampler='grid'. "
+                f"Received: sampler={sampler!r}"
+            )
         self._user_conditions = list(conditions)
         self._parameter_init = {k: float(v) for k, v in (parameters or {}).items()}
         for key in self._parameter_init:
@@ -193,10 +199,11 @@ class PINNModel(keras.Model):
     # -- set-up -----------------------------------------------------------
     def _build_network(self):
         d = self.domain.dim
-        probe = ops.convert_to_tensor(
-            ((self.domain.lower + self.domain.upper) / 2)[None, :].astype(keras.config.floatx())
-        )
-        out = self.network(probe)
+        probe = ((self.domain.lower + self.domain.upper) / 2)[None, :]
+        if self.derivative_method == "finite_difference" and self.pde is not None:
+            # Grid networks (GridConv) need the whole collocation grid at once.
+            probe = self._term("pde").draw(self.domain, np.random.default_rng(0))
+        out = self.network(ops.convert_to_tensor(probe.astype(keras.config.floatx())))
         if len(out.shape) != 2:
             raise ValueError(
                 f"`network` must map (N, {d}) points to (N, m) fields. Received: output shape {tuple(out.shape)}"
@@ -258,6 +265,7 @@ class PINNModel(keras.Model):
         """Draws new points for every sampled term (all terms when ``first``)."""
         if self._points is None:
             self._points = {}
+        self._fd_grid = None
         for term in self.terms:
             batch = term.sample(self.domain, self._rng, first=first)
             if batch is not None:
@@ -307,16 +315,36 @@ class PINNModel(keras.Model):
     def derivatives(self, x, training=None) -> Derivatives:
         """:class:`~keras_pinn.Derivatives` of the fields at ``x`` (or their
         finite-difference counterpart, see ``derivative_method``)."""
-        cls = Derivatives
+        cls, grid = Derivatives, {}
         if self.derivative_method == "finite_difference":
             from keras_pinn.finite_difference import GridDerivatives as cls
+
+            grid = self._collocation_grid(x)
         return cls(
             lambda z: self._fields(z, training=training),
             x,
             input_names=self.domain.names,
             output_names=self.output_names,
             params=self.pde_parameters,
+            **grid,
         )
+
+    def _collocation_grid(self, x):
+        """``grid_shape`` and ``spacing`` of the PDE's collocation grid, found
+        and checked once on the NumPy side: inside a compiled train step the
+        points are symbolic and GridDerivatives cannot infer them. Points of
+        another (static) size are left to GridDerivatives to infer."""
+        from keras_pinn.finite_difference import infer_grid
+
+        if not self._points or "pde" not in self._points:
+            return {}
+        points = self._points["pde"]["x"]
+        if x.shape[0] is not None and x.shape[0] != points.shape[0]:
+            return {}
+        if self._fd_grid is None:
+            self._fd_grid = infer_grid(points)
+        shape, spacing = self._fd_grid
+        return {"grid_shape": shape, "spacing": spacing}
 
     def residual(self, x, term: str = "pde"):
         """The residual of ``term`` at points ``x``, as a tensor ``(n, k)``."""
@@ -384,6 +412,14 @@ class PINNModel(keras.Model):
                 f"Received: loss={kwargs['loss']!r}"
             )
         super().compile(optimizer=optimizer, **kwargs)
+
+    def compile_from_config(self, config):
+        """Restores ``compile()`` (optimizer and its state) when loading."""
+        config = _deserialize(config)
+        kwargs = {k: config[k] for k in ("optimizer", "jit_compile", "steps_per_execution", "run_eagerly") if k in config}
+        self.compile(**kwargs)
+        if self.built and self.optimizer is not None:
+            self.optimizer.build(self.trainable_variables)
 
     # -- saving -----------------------------------------------------------------
     def get_config(self):
