@@ -5,6 +5,10 @@ Runs unchanged on the TensorFlow, JAX and PyTorch backends (``KERAS_BACKEND``).
 
 __version__ = "0.1.0"
 
+from keras_pinn._preflight import check_backend_installed as _check_backend_installed
+
+_check_backend_installed()
+
 from keras_pinn import layers  # noqa: E402
 from keras_pinn.conditions import (  # noqa: E402
     Condition,
