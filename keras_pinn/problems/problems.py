@@ -78,13 +78,29 @@ class Problem:
         return float(ref.relative_l2_error(pred[:, :1], self.solution(points)))
 
 
+class _ResidualBase:
+    """Serialization shared by the residual classes: the config is the
+    constructor's keyword arguments, kept as attributes of the same names."""
+
+    _config_keys: tuple = ()
+
+    def get_config(self):
+        return {key: getattr(self, key) for key in self._config_keys}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
 def _col(a):
     return np.asarray(a, dtype="float64").reshape(-1, 1)
 
 
 @keras.saving.register_keras_serializable(package="keras_pinn")
-class BurgersResidual:
+class BurgersResidual(_ResidualBase):
     """``u_t + u u_x - nu u_xx`` on coordinates ``(x, t)``."""
+
+    _config_keys = ("nu",)
 
     def __init__(self, nu: float = 0.01 / np.pi):
         if not nu > 0:
@@ -95,18 +111,14 @@ class BurgersResidual:
         nu = d.params.get("nu", self.nu)
         return d("u", "t") + d("u") * d("u", "x") - nu * d("u", "x", "x")
 
-    def get_config(self):
-        return {"nu": self.nu}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="keras_pinn")
-class HelmholtzResidual:
+class HelmholtzResidual(_ResidualBase):
     """``u_xx + u_yy + k^2 u - q(x, y)`` with the source of the exact
     solution ``sin(a1 pi x) sin(a2 pi y)``."""
+
+    _config_keys = ("k", "a1", "a2")
 
     def __init__(self, k: float = 1.0, a1: float = 1.0, a2: float = 4.0):
         self.k, self.a1, self.a2 = float(k), float(a1), float(a2)
@@ -118,17 +130,13 @@ class HelmholtzResidual:
         )
         return d.laplacian("u", ("x", "y")) + self.k**2 * d("u") - q
 
-    def get_config(self):
-        return {"k": self.k, "a1": self.a1, "a2": self.a2}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="keras_pinn")
-class HeatResidual:
+class HeatResidual(_ResidualBase):
     """``u_t - alpha u_xx``."""
+
+    _config_keys = ("alpha",)
 
     def __init__(self, alpha: float = 0.1):
         if not alpha > 0:
@@ -138,21 +146,17 @@ class HeatResidual:
     def __call__(self, d):
         return d("u", "t") - self.alpha * d("u", "x", "x")
 
-    def get_config(self):
-        return {"alpha": self.alpha}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="keras_pinn")
-class BuckleyLeverettResidual:
+class BuckleyLeverettResidual(_ResidualBase):
     """``S_t + f'(S) S_x - eps S_xx`` with ``f(S) = S^2 / (S^2 + (1-S)^2 / M)``.
 
     ``eps > 0`` adds artificial diffusion (Fuks & Tchelepi 2020), which
     smooths the shock so a PINN can place it.
     """
+
+    _config_keys = ("m", "diffusion")
 
     def __init__(self, m: float = 2.0, diffusion: float = 0.0):
         if not m > 0:
@@ -170,12 +174,6 @@ class BuckleyLeverettResidual:
             r = r - self.diffusion * d("u", "x", "x")
         return r
 
-    def get_config(self):
-        return {"m": self.m, "diffusion": self.diffusion}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def burgers(nu: float = 0.01 / np.pi) -> Problem:
