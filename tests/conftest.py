@@ -6,7 +6,11 @@ import importlib.util
 import os
 
 if importlib.util.find_spec("torch") is not None:
-    import torch  # noqa: F401
+    import torch
+
+    # The tests use tiny tensors: one thread avoids OpenMP oversubscription,
+    # which made small training tests wait for minutes on a busy 2-core CPU.
+    torch.set_num_threads(1)
 
 import keras
 import numpy as np
