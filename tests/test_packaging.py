@@ -20,6 +20,16 @@ def test_missing_backend_package_names_the_extra(backend):
     assert f'pip install "keras-pinn[{backend}]"' in proc.stderr, proc.stderr[-2000:]
 
 
+def test_unset_backend_falls_back_to_an_installed_one(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["KERAS_HOME"] = str(tmp_path)  # no keras.json: Keras would pick tensorflow
+    code = "import sys; sys.modules['tensorflow'] = None; import keras_pinn, keras; print(keras.backend.backend())"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "jax"
+    assert "using 'jax'" in proc.stderr
+
+
 def test_unknown_backend_is_refused():
     from keras_pinn._preflight import chosen_backend
 
