@@ -11,13 +11,14 @@ them.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
 from keras import ops
 
-from keras_pinn.domains import Box, SpaceTime
+from keras_pinn.domains import SAMPLERS, Box, SpaceTime
 
 __all__ = [
     "Condition",
@@ -38,6 +39,22 @@ def _check_weight(weight):
     if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)) or not np.isfinite(weight) or weight < 0:
         raise ValueError(f"`weight` must be a finite number >= 0. Received: weight={weight!r}")
     return float(weight)
+
+
+def _float_array(value, argument, what="an array of numbers"):
+    """``value`` as a float64 array; a ValueError naming ``argument`` if it
+    holds something else (strings, ragged lists)."""
+    try:
+        return np.asarray(value, dtype="float64")
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"`{argument}` must be {what}. Received: {argument}={reprlib.repr(value)} ({error})"
+        ) from error
+
+
+def _first_bad_row(mask, points):
+    i = int(np.argmax(mask))
+    return f"{int(mask.sum())} point(s) off it, first at row {i}: {np.asarray(points)[i].tolist()}"
 
 
 def _check_points_count(n_points):
@@ -78,7 +95,9 @@ class Condition:
         resample: bool = True,
     ):
         self.n_points = _check_points_count(n_points)
-        self.points = None if points is None else np.asarray(points, dtype="float64")
+        self.points = None if points is None else _float_array(points, "points")
+        if sampler not in SAMPLERS:
+            raise ValueError(f"Unknown sampler: expected one of {SAMPLERS}. Received: sampler={sampler!r}")
         self.sampler = sampler
         self.component = component
         self.name = name
@@ -158,7 +177,7 @@ class _ValueTarget(Condition):
         if isinstance(value, dict):
             value = _deserialize(value)
         if not callable(value):
-            arr = np.asarray(value, dtype="float64")
+            arr = _float_array(value, "value", "a number, an array or a callable")
             if not np.all(np.isfinite(arr)):
                 raise ValueError(f"`value` must be finite. Received: value={value!r}")
             if arr.ndim > 0 and self.points is None:
@@ -182,8 +201,13 @@ class _ValueTarget(Condition):
                 f"{type(self).__name__} `value` must give one target per point, "
                 f"shape ({n},) or ({n}, 1). Received: shape {y.shape}"
             )
-        if not np.all(np.isfinite(y)):
-            raise ValueError(f"{type(self).__name__} `value` produced non-finite targets.")
+        bad = ~np.isfinite(y).all(axis=1)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"{type(self).__name__} `value` produced {int(bad.sum())} non-finite target(s) "
+                f"(NaN or inf), first at row {i}, point {np.asarray(points)[i].tolist()}: {y[i].tolist()}"
+            )
         batch["y"] = y.astype(keras.config.floatx())
         return batch
 
@@ -242,6 +266,9 @@ def _check_residual(r, n, name):
         raise ValueError(
             f"The residual of term {name!r} must be a float tensor. Received: dtype {r.dtype}"
         )
+    if keras.backend.standardize_dtype(r.dtype) != keras.config.floatx():
+        # One loss dtype on every backend (TensorFlow refuses float64 + float32).
+        r = ops.cast(r, keras.config.floatx())
     shape = tuple(r.shape)
     if shape and shape[0] is None and not isinstance(n, int):
         shape = (n,) + shape[1:]
@@ -338,8 +365,13 @@ class InitialCondition(_ValueTarget):
     def bind(self, domain, output_names):
         _require_space_time(self, domain)
         super().bind(domain, output_names)
-        if self.points is not None and not np.allclose(self.points[:, -1], domain.t0):
-            raise ValueError(f"{type(self).__name__} `points` must lie at t = t0 = {domain.t0}.")
+        if self.points is not None:
+            off = ~np.isclose(self.points[:, -1], domain.t0)
+            if off.any():
+                raise ValueError(
+                    f"{type(self).__name__} `points` must lie at t = t0 = {domain.t0}. "
+                    f"Received: {_first_bad_row(off, self.points)}"
+                )
 
     def draw(self, domain, rng):
         return domain.sample_initial(self.n_points, self.sampler, rng).astype("float64")
@@ -386,10 +418,16 @@ class PeriodicBC(Condition):
 
     def bind(self, domain, output_names):
         super().bind(domain, output_names)
-        self._j = domain.index(self.coordinate)
+        self._j = domain.index(self.coordinate, "coordinate")
         self._shift = float(domain.extent[self._j])
-        if self.points is not None and not np.allclose(self.points[:, self._j], domain.lower[self._j]):
-            raise ValueError("PeriodicBC `points` must lie on the coordinate's lower face.")
+        if self.points is not None:
+            off = ~np.isclose(self.points[:, self._j], domain.lower[self._j])
+            if off.any():
+                raise ValueError(
+                    f"PeriodicBC `points` must lie on the coordinate's lower face "
+                    f"{domain.names[self._j]} = {domain.lower[self._j]}. "
+                    f"Received: {_first_bad_row(off, self.points)}"
+                )
 
     def draw(self, domain, rng):
         face = f"{domain.names[self._j]}_min"
@@ -435,7 +473,7 @@ class PointData(Condition):
         kwargs.setdefault("resample", False)
         super().__init__(points=points, component=0 if component is None else component, **kwargs)
         self.all_components = component is None
-        values = np.asarray(values, dtype="float64")
+        values = _float_array(values, "values")
         if values.ndim == 1:
             values = values[:, None]
         if values.ndim != 2 or values.shape[0] != self.points.shape[0]:
@@ -443,8 +481,13 @@ class PointData(Condition):
                 "`values` must have one row per point. Received: values with shape "
                 f"{values.shape} for {self.points.shape[0]} points"
             )
-        if not np.all(np.isfinite(values)):
-            raise ValueError("`values` holds non-finite entries (NaN or inf).")
+        bad = ~np.isfinite(values).all(axis=1)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"`values` holds {int(bad.sum())} non-finite row(s) (NaN or inf), first at row {i}: "
+                f"{values[i].tolist()} at point {self.points[i].tolist()}"
+            )
         self.values = values
 
     def bind(self, domain, output_names):

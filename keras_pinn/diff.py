@@ -61,6 +61,17 @@ def _names(names, count, default, argument, what):
     return names
 
 
+class _Params(dict):
+    """``d.params``: a dict whose unknown keys raise a KeyError that names
+    the known ones."""
+
+    def __missing__(self, key):
+        raise KeyError(
+            f"Unknown PDE parameter {key!r}: expected one of {tuple(self)}. Declare it with "
+            f"PINNModel(parameters={{{key!r}: initial value}}). Received: {key!r}"
+        )
+
+
 class DerivativesBase:
     """Name resolution and the derived operators (``coord``, ``gradient``,
     ``laplacian``) shared by :class:`Derivatives` and
@@ -86,7 +97,7 @@ class DerivativesBase:
         n_outputs = outputs.shape[-1]
         default = ("u",) if n_outputs == 1 else tuple(f"u{i}" for i in range(n_outputs))
         self.output_names = _names(output_names, n_outputs, default, "output_names", "output columns")
-        self.params = dict(params or {})
+        self.params = _Params(params or {})
         self.max_order = 0  # highest derivative order requested so far
 
     def __call__(self, output: str | int = 0, *wrt: str | int):

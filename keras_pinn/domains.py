@@ -8,6 +8,7 @@ a ``seed`` (an int or a ``numpy.random.Generator``) so runs repeat exactly.
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Sequence
 
 import keras
@@ -141,15 +142,17 @@ class Box:
     def _boundary_dims(self):
         return range(self.dim)
 
-    def index(self, name: str | int) -> int:
-        """Column index of coordinate ``name``."""
+    def index(self, name: str | int, argument: str = "name") -> int:
+        """Column index of coordinate ``name``; an unknown one raises
+        ``ValueError`` naming ``argument``."""
         if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
             if 0 <= name < self.dim:
                 return int(name)
         elif name in self.names:
             return self.names.index(name)
         raise ValueError(
-            f"Unknown coordinate: expected one of {self.names}. Received: {name!r}"
+            f"Unknown coordinate: expected one of {self.names} or an index below "
+            f"{self.dim}. Received: {argument}={name!r}"
         )
 
     def _face(self, face: str):
@@ -172,7 +175,13 @@ class Box:
     def check_points(self, points, argument: str = "points") -> np.ndarray:
         """Validates an ``(n, dim)`` array of points inside the domain and
         returns it as ``floatx``; raises ``ValueError`` naming ``argument``."""
-        arr = np.asarray(points, dtype="float64")
+        try:
+            arr = np.asarray(points, dtype="float64")
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"`{argument}` must be an array of numbers of shape (n, {self.dim}). "
+                f"Received: {argument}={reprlib.repr(points)} ({error})"
+            ) from error
         if arr.ndim == 1 and self.dim == 1:
             arr = arr[:, None]
         if arr.ndim != 2 or arr.shape[1] != self.dim:
@@ -200,9 +209,12 @@ class Box:
 
     # -- sampling -------------------------------------------------------
     def _scale(self, unit, dims=None):
-        dims = range(self.dim) if dims is None else dims
-        lower = self.lower[list(dims)]
-        return lower + unit * (self.upper[list(dims)] - lower)
+        dims = list(range(self.dim) if dims is None else dims)
+        lower, upper = self.lower[dims], self.upper[dims]
+        # lower + unit * extent rounds past upper (or short of it at unit = 1)
+        # when |upper| is far below |lower|: clip, and put unit = 1 on upper.
+        scaled = np.clip(lower + unit * (upper - lower), lower, upper)
+        return np.where(unit >= 1.0, upper, scaled)
 
     def sample_interior(self, n: int, method: str = "uniform", seed=None) -> np.ndarray:
         """``n`` points in the box (see :func:`sample_unit_cube`)."""
@@ -359,6 +371,14 @@ class SpaceTime(Box):
             space = keras.saving.deserialize_keras_object(space)
         if not isinstance(space, Box):
             raise ValueError(f"`space` must be a Box or Interval. Received: space={space!r}")
+        try:
+            ordered = math.isfinite(float(t0)) and math.isfinite(float(t1)) and float(t0) < float(t1)
+        except (TypeError, ValueError):
+            ordered = False
+        if not ordered:
+            raise ValueError(
+                f"`t0` must be strictly below `t1`, both finite. Received: t0={t0!r}, t1={t1!r}"
+            )
         if time_name in space.names:
             raise ValueError(
                 f"`time_name` clashes with a space coordinate. Received: time_name={time_name!r}"

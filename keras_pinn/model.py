@@ -137,7 +137,9 @@ class PINNModel(keras.Model):
         if isinstance(output_transform, dict):
             output_transform = _deserialize(output_transform)
         if output_transform is not None and not callable(output_transform):
-            raise ValueError(f"`output_transform` must be callable. Received: {output_transform!r}")
+            raise ValueError(
+                f"`output_transform` must be callable. Received: output_transform={output_transform!r}"
+            )
         conditions = [_deserialize(c) if isinstance(c, dict) else c for c in conditions]
         for c in conditions:
             if not isinstance(c, Condition):
@@ -167,13 +169,18 @@ class PINNModel(keras.Model):
                 f"Received: sampler={sampler!r}"
             )
         self._user_conditions = list(conditions)
-        self._parameter_init = {k: float(v) for k, v in (parameters or {}).items()}
-        for key in self._parameter_init:
-            if not isinstance(key, str) or not key.isidentifier():
-                raise ValueError(f"Parameter names must be identifiers. Received: {key!r}")
+        self._parameter_init = _check_parameters(parameters)
 
         terms = []
         if pde is not None:
+            _positive(n_collocation, "n_collocation")
+            if (
+                isinstance(pde_weight, bool)
+                or not isinstance(pde_weight, (int, float, np.number))
+                or not np.isfinite(pde_weight)
+                or pde_weight < 0
+            ):
+                raise ValueError(f"`pde_weight` must be a finite number >= 0. Received: pde_weight={pde_weight!r}")
             terms.append(
                 Residual(pde, n_points=n_collocation, sampler=sampler, name="pde", weight=pde_weight)
             )
@@ -203,7 +210,14 @@ class PINNModel(keras.Model):
         if self.derivative_method == "finite_difference" and self.pde is not None:
             # Grid networks (GridConv) need the whole collocation grid at once.
             probe = self._term("pde").draw(self.domain, np.random.default_rng(0))
-        out = self.network(ops.convert_to_tensor(probe.astype(keras.config.floatx())))
+        try:
+            out = self.network(ops.convert_to_tensor(probe.astype(keras.config.floatx())))
+        except ValueError as error:
+            raise ValueError(
+                f"`network` must accept (N, {d}) points, one column per coordinate "
+                f"{self.domain.names} of `domain`; calling it on {probe.shape[0]} point(s) "
+                f"of shape {probe.shape} failed. Received: network={self.network.name!r}, error: {error}"
+            ) from error
         if len(out.shape) != 2:
             raise ValueError(
                 f"`network` must map (N, {d}) points to (N, m) fields. Received: output shape {tuple(out.shape)}"
@@ -361,11 +375,20 @@ class PINNModel(keras.Model):
             if t.name == name:
                 return t
         raise ValueError(
-            f"Unknown term: expected one of {tuple(t.name for t in self.terms)}. Received: {name!r}"
+            f"Unknown term: expected one of {tuple(t.name for t in self.terms)}. Received: term={name!r}"
         )
 
     # -- losses -----------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        missing = None if isinstance(x, dict) else [t.name for t in self.terms]
+        missing = missing or [t.name for t in self.terms if t.name not in x]
+        if missing:
+            raise ValueError(
+                "PINNModel.fit and evaluate feed the model's own points: call them without `x`, "
+                "or pass a dict {term name: {'x': points, ...}} holding every term "
+                f"{tuple(t.name for t in self.terms)} (see point_sets()). Received: x of type "
+                f"{type(x).__name__}" + (f" without the term(s) {missing}" if isinstance(x, dict) else "")
+            )
         layer_losses = [ops.sum(loss) for loss in self.losses]
         total = None
         for term in self.terms:
@@ -444,6 +467,27 @@ class PINNModel(keras.Model):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         return cls(**config)
+
+
+def _check_parameters(parameters):
+    """``{name: float}`` from the ``parameters`` argument, with clear errors."""
+    parameters = dict(parameters or {})
+    checked = {}
+    for key, value in parameters.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise ValueError(
+                "`parameters` keys must be Python identifiers (residuals read d.params[name]). "
+                f"Received: parameters={parameters!r}"
+            )
+        try:
+            checked[key] = float(value)
+        except (TypeError, ValueError):
+            checked[key] = float("nan")
+        if isinstance(value, bool) or not np.isfinite(checked[key]):
+            raise ValueError(
+                f"`parameters` values must be finite numbers (initial values). Received: parameters={parameters!r}"
+            )
+    return checked
 
 
 def _positive(n, argument):

@@ -202,7 +202,7 @@ def test_points_outside_domain_or_nan_are_refused():
     "kwargs,message",
     [
         ({"sampler": "halton"}, "Unknown sampler.*halton"),
-        ({"n_collocation": 0}, "n_points.*0"),
+        ({"n_collocation": 0}, "n_collocation.*0"),
         ({"pde": None}, "needs `pde` or at least one condition"),
         ({"network": "mlp"}, "network.*Received: network='mlp'"),
         ({"domain": (0, 1)}, r"domain.*Received: domain=\(0, 1\)"),
