@@ -1,0 +1,24 @@
+"""The source article's study: each of its four ideas against its baseline,
+on the same problems, budgets and seeds, on every backend.
+
+Run it as ``keras-pinn study`` or ``python -m keras_pinn.study`` (see
+``docs/study.md``), or from Python::
+
+    from keras_pinn.study import make_options, run_study
+
+    options = make_options(ideas="1,2", problems="burgers", seeds=2, steps=500, out="my-report")
+    results = run_study(options)                  # one worker process per backend
+    results = run_study(options, in_process=True)  # or here, on the current backend
+
+Modules: :mod:`~keras_pinn.study.config` (ideas, variants, budgets, plan; no
+Keras), :mod:`~keras_pinn.study.variants` (network builders),
+:mod:`~keras_pinn.study.runner` (one run; a backend's runs),
+:mod:`~keras_pinn.study.report` (statistics, verdicts, figures, report) and
+:mod:`~keras_pinn.study.cli` (arguments and worker processes). Importing this
+package imports no Keras backend.
+"""
+
+from keras_pinn.study.cli import main, run_study
+from keras_pinn.study.config import BUDGETS, IDEAS, VARIANTS, Budget, StudyOptions, make_options
+
+__all__ = ["BUDGETS", "IDEAS", "VARIANTS", "Budget", "StudyOptions", "main", "make_options", "run_study"]

@@ -1,0 +1,653 @@
+"""The study's report: statistics, verdicts, figures, ``report.md`` and
+``results.json``.
+
+Everything here works from the files the workers wrote
+(``runs/<backend>.json`` and ``arrays/``), with NumPy, Matplotlib (Agg) and
+scikit-learn only: the report is written by the command-line parent process,
+which never imports a Keras backend.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from keras_pinn.study.config import IDEAS, VARIANTS, StudyOptions
+
+__all__ = [
+    "compare",
+    "format_number",
+    "load_runs",
+    "summarize",
+    "verdicts",
+    "write_report",
+]
+
+FIGURE_DPI = 72
+TSNE_ITERATIONS = 500
+
+
+def format_number(value: float | None, digits: int = 3) -> str:
+    """How the report prints a number: ``digits`` significant digits, ``—``
+    for a missing value (a diverged or failed run)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    return f"{value:.{digits}g}"
+
+
+# -- loading and statistics -----------------------------------------------------
+
+
+def load_runs(out: Path, backends: Sequence[str]) -> dict:
+    """Merges ``runs/<backend>.json`` of ``backends`` into one dict:
+    ``{"backends": {name: meta}, "problems": {...}, "runs": [...]}``."""
+    merged: dict = {"backends": {}, "problems": {}, "runs": []}
+    for backend in backends:
+        path = Path(out) / "runs" / f"{backend}.json"
+        if not path.exists():
+            merged["backends"][backend] = {"status": "missing", "note": f"{path} was not written"}
+            continue
+        data = json.loads(path.read_text())
+        merged["backends"][backend] = {k: data.get(k) for k in ("versions", "command", "started", "wall_time_s")}
+        merged["backends"][backend]["status"] = data.get("status", "complete")
+        merged["problems"].update(data.get("problems", {}))
+        merged["runs"].extend(data.get("runs", []))
+    return merged
+
+
+def _stats(values: list[float]) -> dict:
+    if not values:
+        return {"mean": None, "std": None, "min": None, "max": None}
+    a = np.asarray(values, dtype="float64")
+    return {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if a.size > 1 else 0.0,
+            "min": float(a.min()), "max": float(a.max())}
+
+
+def _mean(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def summarize(runs: list[dict]) -> list[dict]:
+    """One entry per (backend, problem, variant): the relative L2 error over
+    the seeds (mean, sample std, min, max, over the runs that finished with
+    a finite error), the seed counts, the best seed and mean timings."""
+    groups: dict[tuple, list[dict]] = {}
+    for run in runs:
+        groups.setdefault((run["backend"], run["problem"], run["variant"]), []).append(run)
+    summary = []
+    for (backend, problem, variant), members in groups.items():
+        ok = [r for r in members if r.get("error") is not None]
+        best = min(ok, key=lambda r: r["error"]) if ok else None
+        entry = {
+            "backend": backend, "problem": problem, "variant": variant,
+            "seeds": [r["seed"] for r in members],
+            "n_runs": len(members), "n_ok": len(ok),
+            "n_diverged": sum(r.get("status") == "diverged" for r in members),
+            "n_failed": sum(r.get("status") == "failed" for r in members),
+            "error": _stats([r["error"] for r in ok]),
+            "best_seed": None if best is None else best["seed"],
+            "best_run": None if best is None else best["run_id"],
+            "final_loss": _mean([r.get("final_losses", {}).get("loss") for r in ok]),
+            "wall_time_s": _mean([r.get("wall_time_s") for r in members]),
+            "steps_per_second": _mean([r.get("steps_per_second") for r in members]),
+            "n_params": next((r.get("n_params") for r in members if r.get("n_params")), None),
+            "eval_grid": next((r.get("eval_grid") for r in members if r.get("eval_grid")), None),
+            "messages": sorted({r["message"] for r in members if r.get("message")}),
+            "warnings": sorted({w for r in members for w in r.get("warnings", [])}),
+        }
+        summary.append(entry)
+    return summary
+
+
+def _find(summary: list[dict], backend: str, problem: str, variant: str) -> dict | None:
+    for entry in summary:
+        if (entry["backend"], entry["problem"], entry["variant"]) == (backend, problem, variant):
+            return entry
+    return None
+
+
+TIE_RTOL = 1e-3
+"""Mean errors closer than this (relative) count as a tie: e.g. DomainScaler
+is the identity on Helmholtz's [-1, 1]^2, so with the same seeds the
+"scaled" and "unscaled" networks are the same network."""
+
+
+def _crashed(entry: dict) -> bool:
+    """Every run raised an error: nothing was learnt about the idea (unlike a
+    run that diverged, which counts as a worse result)."""
+    return entry["n_runs"] > 0 and entry["n_failed"] == entry["n_runs"]
+
+
+def compare(a: dict | None, b: dict | None) -> dict | None:
+    """Compares two summary entries by their mean error: ``outcome`` is
+    ``"better"`` (``a`` lower), ``"worse"`` or ``"tie"`` (means within
+    :data:`TIE_RTOL`). A configuration with no finished run counts as worse
+    than any that finished; None when neither finished, or one was not run or
+    crashed in every run (see the report's notes).
+    ``separated``: both have at least two finished seeds and their error
+    ranges do not overlap."""
+    if a is None or b is None or _crashed(a) or _crashed(b):
+        return None
+    ma, mb = a["error"]["mean"], b["error"]["mean"]
+    if ma is None and mb is None:
+        return None
+    if ma is None:
+        outcome = "worse"
+    elif mb is None:
+        outcome = "better"
+    elif abs(ma - mb) <= TIE_RTOL * max(abs(ma), abs(mb)):
+        outcome = "tie"
+    else:
+        outcome = "better" if ma < mb else "worse"
+    separated = outcome != "tie" and a["n_ok"] > 1 and b["n_ok"] > 1 and (
+        a["error"]["max"] < b["error"]["min"] or a["error"]["min"] > b["error"]["max"])
+    return {"outcome": outcome, "better": outcome == "better", "separated": bool(separated),
+            "mean": ma, "reference_mean": mb}
+
+
+def _agrees(expects: str | None, wins: int, losses: int) -> bool | None:
+    """Does the record agree with the article's claim? Judged on the problems
+    where the two differ (a tie, such as DomainScaler on a domain that is
+    already [-1, 1], is no evidence either way): ``"better"``: wins on most
+    of them; ``"worse"``: loses on most; ``"not better"``: does not win on
+    most. None when the article makes no claim."""
+    if expects is None:
+        return None
+    decided = wins + losses
+    if expects == "better":
+        return wins > decided / 2
+    if expects == "worse":
+        return losses > decided / 2
+    return wins <= decided / 2
+
+
+def verdicts(options: StudyOptions, summary: list[dict], backends: Sequence[str]) -> list[dict]:
+    """The verdicts, computed from the numbers: for every idea and backend,
+    each comparison of the idea (variant vs reference, per problem) and
+    whether the result agrees with the article's claim."""
+    found = []
+    for idea_key in options.ideas:
+        idea = IDEAS[idea_key]
+        for backend in backends:
+            comparisons = []
+            for c in idea.comparisons:
+                per_problem = {}
+                for problem in options.idea_problems(idea_key):
+                    result = compare(_find(summary, backend, problem, c.variant),
+                                     _find(summary, backend, problem, c.reference))
+                    if result is not None:
+                        per_problem[problem] = result
+                n = len(per_problem)
+                if n == 0:
+                    continue
+                wins = sum(r["outcome"] == "better" for r in per_problem.values())
+                losses = sum(r["outcome"] == "worse" for r in per_problem.values())
+                ties = n - wins - losses
+                min_seeds = min(e["n_ok"] for p in per_problem for e in (
+                    _find(summary, backend, p, c.variant), _find(summary, backend, p, c.reference)))
+                clear = sum(r["separated"] for r in per_problem.values())
+                agrees = _agrees(c.article_expects, wins, losses)
+                a, b = VARIANTS[c.variant].label, VARIANTS[c.reference].label
+                text = f"{a} beats {b} on {wins}/{n} problem(s)" + (f", ties on {ties}" if ties else "")
+                if min_seeds > 1:
+                    text += f" (lower mean error; seed ranges separate on {clear}/{n})"
+                else:
+                    text += " (lower mean error; one finished seed only)" if min_seeds else " (lower mean error)"
+                comparisons.append({
+                    "variant": c.variant, "reference": c.reference, "wins": wins, "losses": losses,
+                    "ties": ties, "n_problems": n,
+                    "separated": clear, "per_problem": per_problem, "article_expects": c.article_expects,
+                    "claim": c.claim, "agrees_with_article": agrees, "text": text,
+                })
+            judged = [c for c in comparisons if c["agrees_with_article"] is not None]
+            agree = sum(c["agrees_with_article"] for c in judged)
+            if not judged:
+                headline = "no comparison with a claim of the article could be made (variants missing)"
+            else:
+                headline = (f"the article's claims hold in {agree} of {len(judged)} comparison(s): "
+                            + ("agrees with the article" if agree == len(judged) else
+                               "partly agrees with the article" if agree else "disagrees with the article"))
+            found.append({"idea": idea_key, "number": idea.number, "title": idea.title, "backend": backend,
+                          "comparisons": comparisons, "n_agree": agree, "n_judged": len(judged),
+                          "headline": headline})
+    return found
+
+
+# -- figures ------------------------------------------------------------------------
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _load(out: Path, name: str | None) -> dict | None:
+    if not name:
+        return None
+    path = out / "arrays" / name
+    if not path.exists():
+        return None
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files}
+
+
+def _image(values: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """Grid values (C order, first coordinate slowest) as an image with the
+    first coordinate horizontal and the second vertical."""
+    return np.asarray(values).reshape(tuple(shape)).T
+
+
+def _extent(facts: dict) -> list[float]:
+    return [facts["lower"][0], facts["upper"][0], facts["lower"][1], facts["upper"][1]]
+
+
+def _runs_by_id(runs: list[dict]) -> dict:
+    return {(r["backend"], r["run_id"]): r for r in runs}
+
+
+def _figure_solutions(out: Path, fig_dir: Path, backend: str, idea: str, problem: str, entries: list[dict],
+                      runs: dict, facts: dict) -> str | None:
+    """Prediction and error map of the best seed of each variant, and the
+    reference."""
+    panels = []
+    for entry in entries:
+        run = runs.get((backend, entry["best_run"])) if entry["best_run"] else None
+        data = _load(out, run.get("arrays")) if run else None
+        ref = _load(out, run.get("reference")) if run else None
+        if data is not None and ref is not None:
+            panels.append((entry, data, ref))
+    if not panels or len(facts["names"]) != 2:
+        return None
+    plt = _pyplot()
+    n = len(panels) + 1
+    fig, axes = plt.subplots(2, n, figsize=(2.3 * n, 4.4), squeeze=False)
+    ref0 = panels[0][2]
+    vmin, vmax = float(ref0["solution"].min()), float(ref0["solution"].max())  # shared colour scale
+    names = facts["names"]
+    axes[0, 0].imshow(_image(ref0["solution"], ref0["shape"]), origin="lower", extent=_extent(facts),
+                      aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax)
+    axes[0, 0].set_title("reference", fontsize=8)
+    axes[1, 0].axis("off")
+    note = textwrap.fill(facts["description"], 30)
+    axes[1, 0].text(0.0, 0.5, f"{note}\n\nbest seed of each variant\ntop: prediction\n"
+                    "bottom: |prediction - reference|", fontsize=7, va="center")
+    for k, (entry, data, ref) in enumerate(panels, 1):
+        shape = ref["shape"]
+        err = np.abs(data["prediction"] - ref["solution"].ravel())
+        axes[0, k].imshow(_image(data["prediction"], shape), origin="lower", extent=_extent(facts),
+                          aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax)
+        axes[0, k].set_title(f"{VARIANTS[entry['variant']].label}\nseed {entry['best_seed']}, "
+                             f"rel. L2 {format_number(entry['error']['min'])}", fontsize=7)
+        im = axes[1, k].imshow(_image(err, shape), origin="lower", extent=_extent(facts), aspect="auto",
+                               cmap="magma")
+        fig.colorbar(im, ax=axes[1, k], shrink=0.8)
+    for ax in axes.ravel():
+        ax.tick_params(labelsize=6)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(names[1], fontsize=7)
+    for ax in axes[1, 1:]:
+        ax.set_xlabel(names[0], fontsize=7)
+    fig.subplots_adjust(left=0.06, right=0.97, bottom=0.1, top=0.88, wspace=0.35, hspace=0.35)
+    name = f"solutions_{backend}_{idea}_{problem}.png"
+    fig.savefig(fig_dir / name, dpi=FIGURE_DPI)
+    plt.close(fig)
+    return name
+
+
+def _figure_losses(fig_dir: Path, backend: str, idea: str, problem: str, entries: list[dict],
+                   runs: dict) -> str | None:
+    """Loss per term over training, best seed of each variant."""
+    shown = [(e, runs.get((backend, e["best_run"]))) for e in entries if e["best_run"]]
+    shown = [(e, r) for e, r in shown if r and r.get("history")]
+    if not shown:
+        return None
+    plt = _pyplot()
+    n = len(shown)
+    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.6), squeeze=False, sharey=True)
+    for ax, (entry, run) in zip(axes[0], shown):
+        steps = run["steps_per_epoch"] * (np.arange(len(run["history"]["loss"])) + 1)
+        for key in sorted(run["history"], key=lambda k: (k != "loss", k)):
+            values = np.asarray([np.nan if v is None else v for v in run["history"][key]], dtype="float64")
+            label = "total" if key == "loss" else key.removesuffix("_loss")
+            ax.semilogy(steps, values, lw=1.6 if key == "loss" else 1.0, label=label)
+        ax.set_title(f"{VARIANTS[entry['variant']].label}\n(seed {entry['best_seed']})", fontsize=7)
+        ax.set_xlabel("step", fontsize=7)
+        ax.tick_params(labelsize=6)
+        ax.legend(fontsize=6)
+    axes[0, 0].set_ylabel("mean squared residual", fontsize=7)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.82, wspace=0.1)
+    name = f"losses_{backend}_{idea}_{problem}.png"
+    fig.savefig(fig_dir / name, dpi=FIGURE_DPI)
+    plt.close(fig)
+    return name
+
+
+def _figure_codes(out: Path, fig_dir: Path, backend: str, entry: dict | None, runs: dict,
+                  facts: dict) -> str | None:
+    """The VectorQuantizer's code at each point of (x, t), with the exact
+    shock front x = shock_speed * t."""
+    run = runs.get((backend, entry["best_run"])) if entry and entry["best_run"] else None
+    data = _load(out, run.get("arrays")) if run else None
+    ref = _load(out, run.get("reference")) if run else None
+    if data is None or ref is None or "codes" not in data:
+        return None
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(9.5, 3.0))
+    shape = ref["shape"]
+    n_codes = int(run.get("info", {}).get("vq_codes", int(data["codes"].max()) + 1))
+    im = axes[0].imshow(_image(data["codes"], shape), origin="lower", extent=_extent(facts), aspect="auto",
+                        cmap="tab10" if n_codes <= 10 else "tab20", vmin=-0.5, vmax=n_codes - 0.5,
+                        interpolation="nearest")
+    fig.colorbar(im, ax=axes[0], ticks=range(n_codes), label="code")
+    used = np.unique(data["codes"]).size
+    axes[0].set_title(f"VQ code per point ({used} of {n_codes} codes used)", fontsize=8)
+    axes[1].imshow(_image(data["prediction"], shape), origin="lower", extent=_extent(facts), aspect="auto",
+                   cmap="viridis", vmin=0, vmax=1)
+    axes[1].set_title(f"prediction (seed {entry['best_seed']}, rel. L2 {format_number(entry['error']['min'])})",
+                      fontsize=8)
+    axes[2].imshow(_image(ref["solution"], shape), origin="lower", extent=_extent(facts), aspect="auto",
+                   cmap="viridis", vmin=0, vmax=1)
+    axes[2].set_title("exact (Welge) solution", fontsize=8)
+    speed = facts.get("shock_speed")
+    if speed:
+        t = np.linspace(facts["lower"][1], facts["upper"][1], 50)
+        x = speed * t
+        keep = x <= facts["upper"][0]
+        for ax in axes:
+            ax.plot(x[keep], t[keep], "w--", lw=1.5, label=f"shock x = {speed:.3f} t")
+        axes[0].legend(fontsize=7, loc="lower right")
+    for ax in axes:
+        ax.set_xlabel(facts["names"][0])
+        ax.set_ylabel(facts["names"][1])
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.16, top=0.9, wspace=0.3)
+    name = f"vq_codes_{backend}.png"
+    fig.savefig(fig_dir / name, dpi=FIGURE_DPI)
+    plt.close(fig)
+    return name
+
+
+def _figure_tsne(out: Path, fig_dir: Path, backend: str, problem: str, entry: dict | None,
+                 runs: dict) -> str | None:
+    """t-SNE of the baseline's hidden representations of collocation points,
+    coloured by layer and by the predicted value (the article's
+    introduction)."""
+    run = runs.get((backend, entry["best_run"])) if entry and entry["best_run"] else None
+    data = _load(out, run.get("arrays")) if run else None
+    if data is None or "hidden" not in data:
+        return None
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
+
+    hidden = data["hidden"]  # (layers, points, width)
+    n_layers, n_points, width = hidden.shape
+    features = hidden.reshape(-1, width)
+    perplexity = float(min(30.0, max(2.0, (features.shape[0] - 1) / 3.0)))
+    # One OpenMP thread: on a small, shared CPU sklearn's Barnes-Hut t-SNE is
+    # several times faster single-threaded than oversubscribed.
+    with threadpool_limits(1):
+        embedding = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=0,
+                         max_iter=TSNE_ITERATIONS).fit_transform(features)
+    layer = np.repeat(np.arange(n_layers), n_points)
+    value = np.tile(data["tsne_prediction"], n_layers)
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.4))
+    sc = axes[0].scatter(embedding[:, 0], embedding[:, 1], c=layer, cmap="tab10", s=6,
+                         vmin=-0.5, vmax=9.5)
+    handles = [axes[0].scatter([], [], color=sc.cmap(sc.norm(k)), s=12, label=f"hidden layer {k + 1}")
+               for k in range(n_layers)]
+    axes[0].legend(handles=handles, fontsize=7, loc="best")
+    axes[0].set_title("coloured by layer", fontsize=8)
+    sc = axes[1].scatter(embedding[:, 0], embedding[:, 1], c=value, cmap="viridis", s=6)
+    fig.colorbar(sc, ax=axes[1], label="predicted u")
+    axes[1].set_title("coloured by the predicted value", fontsize=8)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"t-SNE of the baseline's hidden layers, {n_points} collocation points "
+                 f"({problem}, seed {entry['best_seed']})", fontsize=9)
+    fig.subplots_adjust(left=0.02, right=0.95, bottom=0.03, top=0.85, wspace=0.08)
+    name = f"tsne_{backend}_{problem}.png"
+    fig.savefig(fig_dir / name, dpi=FIGURE_DPI)
+    plt.close(fig)
+    return name
+
+
+def make_figures(out: Path, options: StudyOptions, merged: dict, summary: list[dict]) -> dict:
+    """Writes every figure under ``<out>/figures``; returns
+    ``{key: file name}`` (keys ``solutions/<backend>/<idea>/<problem>``,
+    ``losses/...``, ``vq_codes/<backend>``, ``tsne/<backend>/<problem>``)."""
+    out = Path(out)
+    fig_dir = out / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    runs = _runs_by_id(merged["runs"])
+    figures: dict[str, str] = {}
+    backends = list(merged["backends"])
+    for backend in backends:
+        for idea in options.ideas:
+            for problem in options.idea_problems(idea):
+                entries = [e for v in options.idea_variants(idea)
+                           if (e := _find(summary, backend, problem, v)) is not None]
+                facts = merged["problems"].get(problem)
+                if not entries or facts is None:
+                    continue
+                name = _figure_solutions(out, fig_dir, backend, idea, problem, entries, runs, facts)
+                if name:
+                    figures[f"solutions/{backend}/{idea}/{problem}"] = name
+                name = _figure_losses(fig_dir, backend, idea, problem, entries, runs)
+                if name:
+                    figures[f"losses/{backend}/{idea}/{problem}"] = name
+                if idea == "vector_quantization":
+                    name = _figure_codes(out, fig_dir, backend, _find(summary, backend, problem, "vq"), runs, facts)
+                    if name:
+                        figures[f"vq_codes/{backend}"] = name
+        for problem in dict.fromkeys(e["problem"] for e in summary if e["backend"] == backend):
+            name = _figure_tsne(out, fig_dir, backend, problem, _find(summary, backend, problem, "mlp"), runs)
+            if name:
+                figures[f"tsne/{backend}/{problem}"] = name
+    return figures
+
+
+# -- report.md --------------------------------------------------------------------
+
+TABLE_HEADER = ("| variant | rel. L2 error, mean ± std | min | max | finished seeds | final loss | "
+                "fit time (s) | steps/s | parameters |")
+
+
+def _table(entries: list[dict]) -> list[str]:
+    lines = [TABLE_HEADER, "|---|---|---|---|---|---|---|---|---|"]
+    for e in entries:
+        err = e["error"]
+        note = ""
+        if e["n_failed"]:
+            note = f" ({e['n_failed']} failed)"
+        elif e["n_diverged"]:
+            note = f" ({e['n_diverged']} diverged)"
+        lines.append(
+            f"| {VARIANTS[e['variant']].label} (`{e['variant']}`) | {format_number(err['mean'])} ± "
+            f"{format_number(err['std'])} | {format_number(err['min'])} | {format_number(err['max'])} | "
+            f"{e['n_ok']}/{e['n_runs']}{note} | {format_number(e['final_loss'])} | "
+            f"{format_number(e['wall_time_s'])} | {format_number(e['steps_per_second'])} | "
+            f"{e['n_params'] if e['n_params'] is not None else '—'} |"
+        )
+    return lines
+
+
+def _unit_box(facts: dict) -> bool:
+    return bool(facts) and all(lo == -1.0 for lo in facts["lower"]) and all(hi == 1.0 for hi in facts["upper"])
+
+
+def _markdown(options: StudyOptions, merged: dict, summary: list[dict], found: list[dict],
+              figures: dict, wall_time_s: float | None, command: str | None) -> str:
+    b = options.budget
+    lines = ["# keras-pinn study: four ideas for PINNs that failed", ""]
+    lines += [
+        "Reproduces the experiments of R. Bischof, *4 Ideas for Physics-Informed Neural Networks that "
+        "Failed*, with keras-pinn. Every number below is computed from `results.json` in this folder.", "",
+        f"- command: `{command or 'python -m keras_pinn.study'}`",
+        f"- written: {time.strftime('%Y-%m-%d %H:%M:%S')}"
+        + (f", total wall time {wall_time_s:.0f} s" if wall_time_s is not None else ""),
+        f"- budget `{b.name}`: {len(options.seeds)} seed(s) {list(options.seeds)}, {b.steps} Adam steps "
+        f"(learning rate {b.learning_rate:g}, decayed to a tenth), {b.n_collocation} collocation points, "
+        f"{b.n_condition} points per condition, {b.depth} hidden layers of {b.width} units",
+        f"- ideas 1 to 3 on: {', '.join(options.problems)}; idea 4 on Buckley-Leverett (M = 2); "
+        f"artificial diffusion of `mlp_diffusion`: {options.diffusion:g}",
+    ]
+    for backend, meta in merged["backends"].items():
+        versions = meta.get("versions") or {}
+        v = ", ".join(f"{k} {versions[k]}" for k in ("keras", backend, "jaxlib", "tensorflow-cpu") if k in versions)
+        wall = meta.get("wall_time_s")
+        lines.append(f"- backend **{backend}**: {meta.get('status')}"
+                     + (f", {wall:.0f} s" if wall is not None else "") + (f" ({v})" if v else ""))
+    lines += ["", "## Verdicts", ""]
+    for v in found:
+        lines.append(f"- **Idea {v['number']}, {v['title']}** ({v['backend']}): {v['headline']}.")
+        for c in v["comparisons"]:
+            judged = {True: "agrees with the article", False: "disagrees with the article",
+                      None: "no claim in the article"}[c["agrees_with_article"]]
+            lines.append(f"  - {c['text']}: {judged}.")
+    lines += ["", "Errors are relative L2 errors against the exact or reference solution on the problem's "
+              "evaluation grid (idea 3: on the collocation grid, the only points a GridConv can predict). "
+              "\"Beats\" means a lower mean error over the seeds; the seed ranges separate when the worse "
+              "configuration's best seed is still worse than the better one's worst seed. With few seeds and "
+              "short training, a difference without separated ranges is weak evidence.", ""]
+    entries_by = {(e["backend"], e["problem"], e["variant"]): e for e in summary}
+    for idea_key in options.ideas:
+        idea = IDEAS[idea_key]
+        lines += [f"## Idea {idea.number}: {idea.title}", ""]
+        for v in (x for x in found if x["idea"] == idea_key):
+            lines.append(f"Verdict ({v['backend']}): {v['headline']}.")
+            lines.append("")
+            for c in v["comparisons"]:
+                if c["agrees_with_article"] is None:
+                    tail = " (the article makes no claim here)"
+                else:
+                    tail = (f"; the article: \"{c['claim']}\" (expects {c['article_expects']}): "
+                            f"{'agrees' if c['agrees_with_article'] else 'disagrees'}")
+                lines.append(f"- {c['text']}{tail}.")
+            lines.append("")
+        for backend in merged["backends"]:
+            for problem in options.idea_problems(idea_key):
+                entries = [entries_by[k] for v in options.idea_variants(idea_key)
+                           if (k := (backend, problem, v)) in entries_by]
+                if not entries:
+                    continue
+                desc = merged["problems"].get(problem, {}).get("description", problem)
+                grid = entries[0].get("eval_grid")
+                lines += [f"### {problem} ({backend})", "",
+                          f"{desc}; error on a {'x'.join(map(str, grid)) if grid else '?'} grid.", ""]
+                lines += _table(entries)
+                lines.append("")
+                facts = merged["problems"].get(problem, {})
+                if idea_key == "normalization" and _unit_box(facts):
+                    lines += ["Note: this domain is already [-1, 1] in every coordinate, so DomainScaler is the "
+                              "identity here and `mlp` and `no_scaling` are the same network (a tie).", ""]
+                for e in entries:
+                    for message in e["messages"]:
+                        lines.append(f"- `{e['variant']}` failed: {' '.join(message.split())[:400]}")
+                    if e["warnings"]:
+                        more = len(e["warnings"]) - 1
+                        lines.append(f"- `{e['variant']}` warned: {e['warnings'][0]}"
+                                     + (f" (and {more} similar warning(s))" if more else ""))
+                if any(e["messages"] or e["warnings"] for e in entries):
+                    lines.append("")
+                for key, title in (("solutions", "solutions and error maps"), ("losses", "loss per term")):
+                    name = figures.get(f"{key}/{backend}/{idea_key}/{problem}")
+                    if name:
+                        lines.append(f"![{problem} {idea_key} {title} ({backend})](figures/{name})")
+                        lines.append("")
+                if idea_key == "vector_quantization" and figures.get(f"vq_codes/{backend}"):
+                    lines += [f"![VectorQuantizer codes over (x, t) with the exact shock front ({backend})]"
+                              f"(figures/{figures[f'vq_codes/{backend}']})", ""]
+    tsne = [(k, v) for k, v in figures.items() if k.startswith("tsne/")]
+    if tsne:
+        lines += ["## Hidden representations of the baseline (t-SNE)", "",
+                  "As in the article's introduction: a joint t-SNE of every hidden layer's representation of "
+                  f"{options.budget.tsne_points} collocation points (best seed of the tanh MLP), coloured by "
+                  "layer and by the predicted value.", ""]
+        for key, name in tsne:
+            _, backend, problem = key.split("/")
+            lines += [f"![t-SNE {problem} ({backend})](figures/{name})", ""]
+    lines += ["## Variants", "", "| name | what it is |", "|---|---|"]
+    used = {e["variant"] for e in summary}
+    lines += [f"| `{v.name}` | {v.description} |" for v in VARIANTS.values() if v.name in used]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _clean(value):
+    """Replaces NaN and infinities by None, recursively (strict JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _dumps(results: dict) -> str:
+    """Strict JSON, compact but diffable: one line per top-level key and one
+    line per entry of the top-level lists (runs, summary, verdicts)."""
+    def compact(value) -> str:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+    parts = []
+    for key, value in results.items():
+        if isinstance(value, list) and value:
+            items = ",\n  ".join(compact(item) for item in value)
+            parts.append(f" {compact(key)}: [\n  {items}\n ]")
+        else:
+            parts.append(f" {compact(key)}: {compact(value)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def write_report(out: str | Path, options: StudyOptions, backends: Sequence[str] | None = None,
+                 wall_time_s: float | None = None, command: str | None = None, figures: bool = True) -> dict:
+    """Writes ``results.json``, ``report.md`` and ``figures/`` in ``out``
+    from the workers' ``runs/<backend>.json``.
+
+    Args:
+        out: the report folder.
+        options: the study's options.
+        backends: backends to include (default: ``options.backends``).
+        wall_time_s: total wall time of the study, for the report.
+        command: the command line, for the report.
+        figures: draw the figures.
+
+    Returns:
+        The results written to ``results.json``.
+    """
+    out = Path(out)
+    backends = list(backends or options.backends)
+    merged = load_runs(out, backends)
+    summary = summarize(merged["runs"])
+    found = verdicts(options, summary, [b for b in backends if merged["backends"][b].get("status") != "missing"])
+    figs = make_figures(out, options, merged, summary) if figures else {}
+    results = {
+        "study": "keras-pinn: four ideas for PINNs that failed",
+        "command": command,
+        "written": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "wall_time_s": wall_time_s,
+        "options": options.to_dict(),
+        "backends": merged["backends"],
+        "problems": merged["problems"],
+        "summary": summary,
+        "verdicts": found,
+        "figures": figs,
+        "runs": merged["runs"],
+    }
+    results = _clean(results)
+    (out / "results.json").write_text(_dumps(results))
+    (out / "report.md").write_text(_markdown(options, merged, summary, found, figs, wall_time_s, command))
+    return results

@@ -1,0 +1,310 @@
+"""Training runs of the study on the current Keras backend.
+
+:func:`run_one` trains one variant on one problem with one seed and returns
+its record (error, loss history, timings); :func:`run_backend` runs a whole
+plan in this process and writes ``runs/<backend>.json`` and the arrays the
+figures need (``arrays/<backend>/*.npz``) under the report folder, so that
+the report can be written by a process that never imports a backend.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import math
+import platform
+import re
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from keras_pinn.model import PINNModel
+from keras_pinn.problems import PROBLEMS
+from keras_pinn.problems.reference import buckley_leverett_shock, relative_l2_error
+from keras_pinn.study.config import VARIANTS, Budget, RunSpec, StudyOptions, plan_runs
+from keras_pinn.study.variants import Network, build_network, grid_shape_of, hard_constraint
+
+__all__ = ["make_problem", "problem_facts", "run_backend", "run_one", "versions"]
+
+
+def versions() -> dict:
+    """Versions of Python, Keras, NumPy and the installed backends (read from
+    package metadata, nothing imported)."""
+    found = {"python": platform.python_version(), "platform": platform.platform()}
+    for package in ("keras", "numpy", "jax", "jaxlib", "tensorflow", "tensorflow-cpu", "torch", "keras-pinn"):
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def make_problem(name: str, options: dict | None = None):
+    """The :class:`~keras_pinn.problems.Problem` ``name`` built with ``options``."""
+    if name not in PROBLEMS:
+        raise ValueError(f"Unknown problem: expected one of {tuple(PROBLEMS)}. Received: problem={name!r}")
+    return PROBLEMS[name](**(options or {}))
+
+
+def problem_facts(problem) -> dict:
+    """What the report needs to know about a problem, JSON-ready."""
+    facts = {
+        "name": problem.name,
+        "description": problem.description,
+        "order": int(problem.order),
+        "names": list(problem.domain.names),
+        "lower": [float(v) for v in problem.domain.lower],
+        "upper": [float(v) for v in problem.domain.upper],
+        "grid_shape": [int(s) for s in problem.grid_shape],
+    }
+    if problem.name == "buckley_leverett":
+        m = float(getattr(problem.pde, "m", 2.0))
+        s_shock, speed = buckley_leverett_shock(m)
+        facts.update(m=m, shock_saturation=float(s_shock), shock_speed=float(speed))
+    return facts
+
+
+def _finite(value) -> float | None:
+    """A float, or None for NaN and infinities (JSON has neither)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _shape_key(shape) -> str:
+    return "x".join(str(int(s)) for s in shape)
+
+
+class _Timer(keras.callbacks.Callback):
+    """Epoch end times, and a tqdm bar over the steps when given one."""
+
+    def __init__(self, steps_per_epoch: int, bar=None):
+        super().__init__()
+        self.steps_per_epoch = steps_per_epoch
+        self.bar = bar
+        self.stamps: list[float] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.stamps.append(time.perf_counter())
+        if self.bar is not None:
+            self.bar.update(self.steps_per_epoch)
+            loss = (logs or {}).get("loss")
+            if loss is not None:
+                self.bar.set_postfix_str(f"loss {float(loss):.3g}", refresh=False)
+
+
+def _schedule(budget: Budget, steps: int) -> tuple[int, int]:
+    """``(epochs, steps_per_epoch)``: about ``budget.log_points`` epochs and
+    at least ``steps`` steps in all (rounded up to whole epochs)."""
+    per_epoch = max(1, math.ceil(steps / budget.log_points))
+    return math.ceil(steps / per_epoch), per_epoch
+
+
+def _save_reference(problem, shape, arrays_dir: Path) -> str:
+    """Writes the reference solution on the grid ``shape`` once; returns the
+    file name (relative to the arrays folder's parent)."""
+    name = f"reference__{problem.name}__{_shape_key(shape)}.npz"
+    path = arrays_dir.parent / name
+    if not path.exists():
+        points = problem.domain.grid(shape)
+        np.savez_compressed(path, points=points, solution=problem.solution(points).astype("float32"),
+                            shape=np.asarray(shape))
+    return name
+
+
+def run_one(spec: RunSpec, budget: Budget, arrays_dir: Path | None = None, bar=None) -> dict:
+    """Trains one variant on one problem with one seed.
+
+    Args:
+        spec: the problem, variant, seed and problem options.
+        budget: steps, points and network size.
+        arrays_dir: where to write the run's arrays for the figures
+            (prediction on the evaluation grid, VQ codes, hidden layers), or
+            None.
+        bar: optional tqdm bar advanced over the steps.
+
+    Returns:
+        The run's record, JSON-ready: ``status`` (``"ok"``, ``"diverged"``
+        or ``"failed"``), ``error`` (relative L2), ``history`` (loss per term
+        per epoch), timings and facts about the network.
+    """
+    variant = VARIANTS[spec.variant]
+    record = {**spec.to_dict(), "backend": keras.backend.backend(), "status": "failed", "error": None}
+    start = time.perf_counter()
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            keras.utils.set_random_seed(spec.seed)
+            problem = make_problem(spec.problem, spec.problem_options)
+            network = build_network(spec.variant, problem.domain, problem.order, budget)
+            model = _pinn_model(problem, network, variant, budget, spec.seed)
+            epochs, per_epoch = _schedule(budget, budget.steps)
+            steps = epochs * per_epoch
+            schedule = keras.optimizers.schedules.ExponentialDecay(
+                budget.learning_rate, decay_steps=steps, decay_rate=0.1)
+            model.compile(optimizer=keras.optimizers.Adam(schedule))
+            record["setup_time_s"] = time.perf_counter() - start
+            timer = _Timer(per_epoch, bar)
+            fit_start = time.perf_counter()
+            history = model.fit(epochs=epochs, steps_per_epoch=per_epoch, verbose=0,
+                                callbacks=[timer, keras.callbacks.TerminateOnNaN()])
+            fit_time = time.perf_counter() - fit_start
+            record.update(_timings(timer.stamps, fit_start, fit_time, per_epoch))
+            record.update(steps=len(timer.stamps) * per_epoch, epochs=len(timer.stamps),
+                          steps_per_epoch=per_epoch, n_params=network.info.get("n_params"),
+                          info={k: v for k, v in network.info.items() if k != "n_params"})
+            record["history"] = {k: [_finite(v) for v in values] for k, values in history.history.items()}
+            record["final_losses"] = {k: v[-1] for k, v in record["history"].items() if v}
+            eval_start = time.perf_counter()
+            record.update(_evaluate(spec, problem, model, network, budget, arrays_dir))
+            record["eval_time_s"] = time.perf_counter() - eval_start
+    except Exception as error:  # a broken variant must not stop the study
+        message = re.sub(r"\x1b\[[0-9;]*m", "", f"{type(error).__name__}: {error}")  # no terminal colours
+        record.update(status="failed", message=message,
+                      traceback=traceback.format_exc(limit=6)[-3000:])
+    record["total_time_s"] = time.perf_counter() - start
+    # keras_pinn's own warnings (e.g. PINNModel's about ReLU and the PDE's order).
+    messages = list(dict.fromkeys(str(w.message).splitlines()[0][:300] for w in caught
+                                  if issubclass(w.category, UserWarning) and "keras_pinn" in str(w.filename)))
+    if messages:
+        record["warnings"] = messages[:5]
+    return record
+
+
+def _pinn_model(problem, network: Network, variant, budget: Budget, seed: int):
+    """The PINNModel of a run: the problem's loss terms, or for variants with
+    hard constraints the PDE alone with the conditions imposed exactly."""
+    options = dict(n_collocation=budget.n_collocation, seed=seed, sampler=variant.sampler,
+                   derivative_method=variant.derivative_method,
+                   allow_batch_normalization=variant.allow_batch_normalization)
+    if not variant.hard_constraints:
+        return problem.model(network.model, n_condition=budget.n_condition, **options)
+    autodiff_on_grid = network.grid_shape is not None and variant.derivative_method == "autodiff"
+    if autodiff_on_grid:
+        # PINNModel checks an autodiff residual on two sample points at
+        # construction, which a GridConv (it takes its whole grid only)
+        # refuses; a finite-difference model is checked on the whole grid.
+        # Build it that way, then take the derivatives by autodiff: input
+        # derivatives of the CNN's outputs, the article's naive CNN-PINN.
+        options["derivative_method"] = "finite_difference"
+    model = PINNModel(network.model, problem.domain, problem.pde, conditions=(),
+                      output_transform=hard_constraint(problem), **options)
+    if autodiff_on_grid:
+        model.derivative_method = "autodiff"
+    return model
+
+
+def _timings(stamps: list[float], fit_start: float, fit_time: float, per_epoch: int) -> dict:
+    """Wall time of ``fit`` and the steady speed (the first epoch holds the
+    compilation, so the speed is measured over the others)."""
+    first = stamps[0] - fit_start if stamps else fit_time
+    if len(stamps) > 1:
+        speed = (len(stamps) - 1) * per_epoch / (stamps[-1] - stamps[0])
+    else:
+        speed = per_epoch / max(fit_time, 1e-9)
+    return {"wall_time_s": fit_time, "first_epoch_s": first, "steps_per_second": speed}
+
+
+def _evaluate(spec: RunSpec, problem, model, network: Network, budget: Budget, arrays_dir: Path | None) -> dict:
+    """Relative L2 error, and the arrays of the figures.
+
+    Networks bound to a grid (GridConv) and every variant trained on the grid
+    sampler (idea 3) are scored on the collocation grid, the only points a
+    grid network can predict, so the three variants of idea 3 are scored on
+    the same points; every other variant on the problem's evaluation grid.
+    """
+    variant = VARIANTS[spec.variant]
+    if network.grid_shape is not None or variant.sampler == "grid":
+        shape = network.grid_shape or grid_shape_of(problem.domain, budget.n_collocation)
+    else:
+        shape = tuple(problem.grid_shape)
+    points = problem.domain.grid(shape)
+    pred = np.asarray(model.predict(points, verbose=0, batch_size=len(points)))[:, :1]
+    error = _finite(relative_l2_error(pred, problem.solution(points)))
+    out = {"error": error, "status": "ok" if error is not None else "diverged", "eval_grid": list(shape)}
+    if arrays_dir is None:
+        return out
+    arrays_dir.mkdir(parents=True, exist_ok=True)
+    arrays = {"prediction": pred[:, 0].astype("float32")}
+    codes = network.code_indices(points)
+    if codes is not None:
+        arrays["codes"] = codes.astype("int16")
+    if spec.variant == "mlp" and network.hidden is not None:
+        x = model.point_sets()["pde"]["x"][: budget.tsne_points]
+        arrays["tsne_points"] = x.astype("float32")
+        arrays["tsne_prediction"] = np.asarray(model.predict(x, verbose=0, batch_size=len(x)))[:, 0]
+        arrays["hidden"] = np.stack(network.hidden_values(x)).astype("float32")
+    np.savez_compressed(arrays_dir / f"{spec.run_id}.npz", **arrays)
+    out["arrays"] = f"{arrays_dir.name}/{spec.run_id}.npz"
+    out["reference"] = _save_reference(problem, shape, arrays_dir)
+    return out
+
+
+def run_backend(options: StudyOptions, progress: bool = True, command: str | None = None) -> dict:
+    """Runs the whole plan of ``options`` on the current backend, in this
+    process, writing ``<out>/runs/<backend>.json`` after every run.
+
+    Args:
+        options: the study.
+        progress: show progress bars (tqdm, on stderr) and one line per run.
+        command: the command line, recorded in the results.
+
+    Returns:
+        ``{"backend", "versions", "problems", "runs", ...}``, as written.
+    """
+    from tqdm.auto import tqdm
+
+    backend = keras.backend.backend()
+    out = Path(options.out)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    arrays_dir = out / "arrays" / backend
+    plan = plan_runs(options)
+    result = {"backend": backend, "versions": versions(), "command": command, "options": options.to_dict(),
+              "problems": {}, "runs": [], "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+              "status": "running"}
+    path = out / "runs" / f"{backend}.json"
+    start = time.perf_counter()
+    for spec in plan:
+        if spec.problem not in result["problems"]:
+            result["problems"][spec.problem] = problem_facts(make_problem(spec.problem))
+    outer = tqdm(total=len(plan), desc=f"study [{backend}]", unit="run", disable=not progress, position=0,
+                 dynamic_ncols=True, mininterval=1.0)
+    for i, spec in enumerate(plan, 1):
+        label = f"{i}/{len(plan)} {spec.problem} {spec.variant} seed {spec.seed}"
+        outer.set_postfix_str(label, refresh=True)
+        epochs, per_epoch = _schedule(options.budget, options.budget.steps)
+        bar = tqdm(total=epochs * per_epoch, desc=f"  {spec.variant}", unit="step", leave=False, position=1,
+                   disable=not progress, dynamic_ncols=True, mininterval=1.0)
+        record = run_one(spec, options.budget, arrays_dir, bar)
+        bar.close()
+        result["runs"].append(record)
+        outer.update(1)
+        if progress:
+            outer.write(_run_line(record, label))
+        result["wall_time_s"] = time.perf_counter() - start
+        _write_json(path, result)
+    outer.close()
+    result["status"] = "complete"
+    result["wall_time_s"] = time.perf_counter() - start
+    _write_json(path, result)
+    return result
+
+
+def _run_line(record: dict, label: str) -> str:
+    if record["status"] == "failed":
+        return f"[{record['backend']}] {label}: FAILED ({record.get('message', '')[:160]})"
+    error = "diverged" if record["error"] is None else f"rel. L2 {record['error']:.3g}"
+    return (f"[{record['backend']}] {label}: {error}, {record['steps']} steps in {record['wall_time_s']:.1f} s "
+            f"({record['steps_per_second']:.0f} steps/s)")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, allow_nan=False))
+    tmp.replace(path)

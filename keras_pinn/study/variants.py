@@ -1,0 +1,259 @@
+"""Network builders of the study's variants (see :data:`config.VARIANTS`).
+
+Every builder takes the problem's domain, the PDE's order and the budget and
+returns a :class:`Network`: the Keras model that maps ``(N, d)`` coordinates
+to ``(N, 1)`` and, where the study needs them, handles on its inner parts
+(the hidden layers for the t-SNE figure, the VectorQuantizer for the code
+map). Seeding is the caller's job (``keras.utils.set_random_seed``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_pinn.domains import sample_unit_cube
+from keras_pinn.layers import (
+    DomainScaler,
+    GridConv,
+    LearnableNormalization,
+    ParallelPowerBlock,
+    PowReLU,
+    VectorQuantizer,
+)
+from keras_pinn.study.config import VARIANTS, Budget
+
+__all__ = ["BUILDERS", "HARD_CONSTRAINT_PROBLEMS", "Network", "build_network", "grid_shape_of", "hard_constraint"]
+
+_INIT = "glorot_normal"  # as in the article's code
+
+
+@dataclass
+class Network:
+    """A built network and handles on its parts.
+
+    Attributes:
+        model: maps ``(N, d)`` coordinates to ``(N, 1)``.
+        hidden: maps coordinates to the list of hidden representations (one
+            per hidden layer, equal widths), or None.
+        quantizer: the VectorQuantizer, or None.
+        quantizer_input: maps coordinates to the quantiser's inputs, or None.
+        grid_shape: the grid a grid-bound network (GridConv) works on, or None.
+        info: facts for the results (e.g. grid shape, powers).
+    """
+
+    model: keras.Model
+    hidden: keras.Model | None = None
+    quantizer: keras.Layer | None = None
+    quantizer_input: keras.Model | None = None
+    grid_shape: tuple[int, ...] | None = None
+    info: dict = field(default_factory=dict)
+
+    def code_indices(self, points: np.ndarray) -> np.ndarray | None:
+        """The VectorQuantizer's code index at each point, or None."""
+        if self.quantizer is None:
+            return None
+        z = self.quantizer.project(self.quantizer_input(points))
+        _, _, indices = self.quantizer.quantize_embedding(z)
+        return np.asarray(keras.ops.convert_to_numpy(indices)).astype("int32")
+
+    def hidden_values(self, points: np.ndarray) -> list[np.ndarray] | None:
+        """The hidden layers' representations of ``points``, or None."""
+        if self.hidden is None:
+            return None
+        values = self.hidden(points)
+        return [np.asarray(keras.ops.convert_to_numpy(v)) for v in values]
+
+
+def _dense(units: int, activation=None, use_bias: bool = True, name: str | None = None) -> keras.layers.Dense:
+    return keras.layers.Dense(units, activation=activation, use_bias=use_bias, kernel_initializer=_INIT, name=name)
+
+
+def _activation_layer(activation, index: int) -> keras.Layer:
+    if isinstance(activation, int):
+        return PowReLU(activation, name=f"relu{activation}_{index}")
+    return keras.layers.Activation(activation, name=f"{activation}_{index}")
+
+
+def _mlp(
+    domain,
+    budget: Budget,
+    *,
+    scale: bool = True,
+    activation: str | int = "tanh",
+    norm: Callable[[int], keras.Layer] | None = None,
+    residual: bool = False,
+    quantize: bool = False,
+    name: str = "mlp",
+) -> Network:
+    """A fully connected network.
+
+    Args:
+        domain: the problem's domain (bounds of the DomainScaler, input width).
+        budget: width and depth (and the VectorQuantizer's size).
+        scale: put a DomainScaler after the input.
+        activation: a Keras activation name, or an int ``k`` for relu^k.
+        norm: ``norm(i)`` makes the normalisation layer of hidden layer ``i``,
+            placed between the Dense layer and its activation.
+        residual: the article's snippet: ``u = Dense(u) + u`` after the first
+            layer, and a last Dense without bias.
+        quantize: put a VectorQuantizer (code concatenated to the inputs)
+            before the hidden layers, as in the article's idea 4.
+        name: model name.
+    """
+    inputs = keras.Input((domain.dim,), name="coordinates")
+    h = DomainScaler(domain, name="domain_scaler")(inputs) if scale else inputs
+    network = Network(model=None)
+    if quantize:
+        network.quantizer_input = keras.Model(inputs, h, name="quantizer_input")
+        network.quantizer = VectorQuantizer(budget.vq_codes, budget.vq_dim, concat_input=True, name="vq")
+        h = network.quantizer(h)
+        network.info.update(vq_codes=budget.vq_codes, vq_dim=budget.vq_dim)
+    hidden = []
+    for i in range(budget.depth):
+        if norm is None and isinstance(activation, str):
+            z = _dense(budget.width, activation, name=f"dense_{i}")(h)
+        else:
+            z = _dense(budget.width, name=f"dense_{i}")(h)
+            if norm is not None:
+                z = norm(i)(z)
+            z = _activation_layer(activation, i)(z)
+        if residual and i > 0:
+            z = keras.layers.Add(name=f"skip_{i}")([z, h])
+        h = z
+        hidden.append(h)
+    outputs = _dense(1, use_bias=not residual, name="output")(h)
+    network.model = keras.Model(inputs, outputs, name=name)
+    network.hidden = keras.Model(inputs, hidden, name=f"{name}_hidden")
+    return network
+
+
+def _parallel_pow_relu(domain, order: int, budget: Budget) -> Network:
+    inputs = keras.Input((domain.dim,), name="coordinates")
+    h = DomainScaler(domain, name="domain_scaler")(inputs)
+    block = ParallelPowerBlock(units=budget.width, max_power=order + 1, n_layers=budget.depth, name="powers")
+    h = block(h)
+    outputs = _dense(1, name="output")(h)
+    return Network(keras.Model(inputs, outputs, name="parallel_pow_relu"), info={"max_power": order + 1})
+
+
+def grid_shape_of(domain, n_collocation: int) -> tuple[int, ...]:
+    """The shape of the regular grid that ``sampler="grid"`` gives for
+    ``n_collocation`` points in ``domain`` (per-dimension counts)."""
+    unit = sample_unit_cube(n_collocation, domain.dim, method="grid")
+    return tuple(int(np.unique(unit[:, j]).size) for j in range(domain.dim))
+
+
+def _gridconv(domain, order: int, budget: Budget) -> Network:
+    shape = grid_shape_of(domain, budget.n_collocation)
+    conv = GridConv.default(shape, domain.dim, 1, filters=budget.width, depth=budget.depth)
+    inputs = keras.Input((domain.dim,), name="coordinates")
+    h = DomainScaler(domain, name="domain_scaler")(inputs)
+    outputs = conv(h)
+    return Network(keras.Model(inputs, outputs, name="gridconv"), grid_shape=shape, info={"grid_shape": list(shape)})
+
+
+def _norm_factory(kind: str) -> Callable[[int], keras.Layer]:
+    def make(i: int) -> keras.Layer:
+        if kind == "batch":
+            return keras.layers.BatchNormalization(name=f"batch_norm_{i}")
+        if kind == "layer":
+            return keras.layers.LayerNormalization(name=f"layer_norm_{i}")
+        return LearnableNormalization(name=f"learnable_norm_{i}")
+
+    return make
+
+
+BUILDERS: dict[str, Callable] = {
+    "mlp": lambda domain, order, budget: _mlp(domain, budget),
+    "residual_mlp": lambda domain, order, budget: _mlp(domain, budget, residual=True, name="residual_mlp"),
+    "no_scaling": lambda domain, order, budget: _mlp(domain, budget, scale=False, name="no_scaling"),
+    "batch_norm": lambda domain, order, budget: _mlp(
+        domain, budget, scale=False, norm=_norm_factory("batch"), name="batch_norm"),
+    "layer_norm": lambda domain, order, budget: _mlp(
+        domain, budget, scale=False, norm=_norm_factory("layer"), name="layer_norm"),
+    "learnable_norm": lambda domain, order, budget: _mlp(
+        domain, budget, scale=False, norm=_norm_factory("learnable"), name="learnable_norm"),
+    "parallel_pow_relu": _parallel_pow_relu,
+    "pow_relu": lambda domain, order, budget: _mlp(domain, budget, activation=order + 1, name="pow_relu"),
+    "relu": lambda domain, order, budget: _mlp(domain, budget, activation="relu", name="relu"),
+    "gridconv": _gridconv,
+    "vq": lambda domain, order, budget: _mlp(domain, budget, quantize=True, name="vq"),
+}
+"""Builder of each ``Variant.builder`` name: ``builder(domain, order, budget)``."""
+
+
+def build_network(variant: str, domain, order: int, budget: Budget) -> Network:
+    """Builds the network of ``variant`` for a PDE of order ``order``.
+
+    Args:
+        variant: a key of :data:`keras_pinn.study.config.VARIANTS`.
+        domain: the problem's domain.
+        order: the PDE's highest derivative order.
+        budget: network size.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"Unknown variant: expected one of {tuple(VARIANTS)}. Received: variant={variant!r}")
+    network = BUILDERS[VARIANTS[variant].builder](domain, int(order), budget)
+    network.info["n_params"] = int(network.model.count_params())
+    return network
+
+
+
+# Initial values, in keras.ops, of the problems with zero Dirichlet boundaries
+# (None: no initial condition, a steady problem).
+_INITIAL_VALUES: dict[str, Callable | None] = {
+    "burgers": lambda x: -ops.sin(np.pi * x),
+    "heat": lambda x: ops.sin(np.pi * x),
+    "helmholtz": None,
+}
+HARD_CONSTRAINT_PROBLEMS = tuple(_INITIAL_VALUES)
+"""Problems whose conditions :func:`hard_constraint` can impose exactly."""
+
+
+def hard_constraint(problem) -> Callable:
+    """An output transform imposing the problem's conditions exactly.
+
+    A grid network (GridConv) predicts only at the points of its grid, so it
+    cannot be asked for its values at separately sampled boundary or initial
+    points; idea 3 therefore imposes the conditions exactly for all its
+    variants (the MLP baseline on the grid too, so the comparison is fair):
+    ``u = g(x) + (t - t0) / (t1 - t0) * prod_j b_j(x_j) * N(x, t)``, with
+    ``b_j = (x_j - lo_j)(hi_j - x_j) / ((hi_j - lo_j) / 2)^2`` vanishing on
+    the spatial faces and ``g`` the initial value (the time factor and ``g``
+    are left out for a steady problem such as Helmholtz).
+
+    Args:
+        problem: a :class:`~keras_pinn.problems.Problem` with zero Dirichlet
+            boundaries: one of :data:`HARD_CONSTRAINT_PROBLEMS`.
+
+    Returns:
+        ``transform(x, u) -> u`` for ``PINNModel(output_transform=...)``.
+    """
+    if problem.name not in _INITIAL_VALUES:
+        raise ValueError(
+            "Exact (hard) conditions are defined for the problems "
+            f"{HARD_CONSTRAINT_PROBLEMS}. Received: problem={problem.name!r}"
+        )
+    initial = _INITIAL_VALUES[problem.name]
+    domain = problem.domain
+    lower, upper = [float(v) for v in domain.lower], [float(v) for v in domain.upper]
+    n_space = domain.dim - 1 if initial is not None else domain.dim
+
+    def transform(x, u):
+        factor = None
+        for j in range(n_space):
+            xj = x[:, j : j + 1]
+            half = (upper[j] - lower[j]) / 2.0
+            bump = (xj - lower[j]) * (upper[j] - xj) / half**2
+            factor = bump if factor is None else factor * bump
+        if initial is None:
+            return factor * u
+        t = (x[:, -1:] - lower[-1]) / (upper[-1] - lower[-1])
+        return initial(x[:, :1]) + t * factor * u
+
+    return transform
