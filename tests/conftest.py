@@ -41,9 +41,7 @@ def pytest_collection_modifyitems(config, items):
         marker = item.get_closest_marker("requires_backend")
         if marker is not None and BACKEND not in marker.args:
             item.add_marker(
-                pytest.mark.skip(
-                    reason=f"requires backend {marker.args}, running {BACKEND}"
-                )
+                pytest.mark.skip(reason=f"requires backend {marker.args}, running {BACKEND}")
             )
 
 

@@ -30,7 +30,7 @@ def _run(mode, backend, folder):
 @pytest.mark.requires_backend("jax")
 def test_same_weights_same_residual_and_cross_loading(tmp_path):
     if len(BACKENDS) < 3:
-        pytest.skip(f"requires all three backends installed, found {BACKENDS}")
+        pytest.skip(reason=f"requires all three backends installed, found {BACKENDS}")
     rng = np.random.default_rng(0)
     shapes = [(2, 12), (12,), (12, 12), (12,), (12, 12), (12,), (12, 1), (1,)]
     np.savez(tmp_path / "weights.npz", **{f"w{i}": rng.normal(0, 0.5, s).astype("float32") for i, s in enumerate(shapes)})

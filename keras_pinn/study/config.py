@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+from keras_pinn._preflight import chosen_backend
 
 __all__ = [
     "BACKENDS",
@@ -483,15 +483,7 @@ def parse_seeds(value: str | int | Iterable[int] | None, default_count: int) -> 
 def configured_backend() -> str:
     """The backend Keras would use, read from ``KERAS_BACKEND`` or the Keras
     config file, without importing Keras."""
-    env = os.environ.get("KERAS_BACKEND")
-    if env:
-        return env
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    try:
-        with open(os.path.join(home, "keras.json")) as f:
-            return json.load(f).get("backend", "tensorflow")
-    except (OSError, ValueError):
-        return "tensorflow"
+    return chosen_backend()
 
 
 def default_backend() -> str:
