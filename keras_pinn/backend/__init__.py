@@ -22,30 +22,20 @@ import importlib
 
 import keras
 
-_EXTRAS = {"jax": "jax", "tensorflow": "tensorflow", "torch": "torch"}
+_MODULES = {"jax": "jax_backend", "tensorflow": "tensorflow_backend", "torch": "torch_backend"}
 
 
 def _load():
+    # A missing backend package is reported by keras_pinn._preflight before
+    # Keras is imported (Keras itself would fail first); here only the
+    # backends keras-pinn has no engine for remain to refuse.
     name = keras.backend.backend()
-    if name not in _EXTRAS:
+    if name not in _MODULES:
         raise ImportError(
             f"keras-pinn supports the Keras backends 'jax', 'tensorflow' and "
             f"'torch'. Received: KERAS_BACKEND={name!r}."
         )
-    package = {"jax": "jax", "tensorflow": "tensorflow", "torch": "torch"}[name]
-    if importlib.util.find_spec(package) is None:
-        raise ImportError(
-            f"Keras is set to the {name!r} backend but the {package!r} package "
-            f"is not installed. Install it with "
-            f"`pip install \"keras-pinn[{_EXTRAS[name]}]\"`, or choose another "
-            f"backend with the KERAS_BACKEND environment variable."
-        )
-    return importlib.import_module(f"keras_pinn.backend.{_module_name(name)}")
-
-
-def _module_name(name):
-    return {"jax": "jax_backend", "tensorflow": "tensorflow_backend",
-            "torch": "torch_backend"}[name]
+    return importlib.import_module(f"keras_pinn.backend.{_MODULES[name]}")
 
 
 _impl = _load()
