@@ -24,6 +24,7 @@ from keras_pinn.diff import Derivatives, derivatives  # noqa: E402
 from keras_pinn.domains import Box, Interval, SpaceTime  # noqa: E402
 from keras_pinn.finite_difference import GridDerivatives  # noqa: E402
 from keras_pinn.model import PINNModel  # noqa: E402
+from keras_pinn.precision import set_floatx  # noqa: E402
 
 __all__ = [
     "Box",
@@ -43,4 +44,5 @@ __all__ = [
     "callbacks",
     "derivatives",
     "layers",
+    "set_floatx",
 ]

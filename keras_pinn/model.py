@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 
 import keras
@@ -10,6 +11,7 @@ import numpy as np
 from keras import ops
 
 from keras_pinn import backend as _backend
+from keras_pinn import balancing as _balancing
 from keras_pinn.conditions import Condition, Residual
 from keras_pinn.diff import Derivatives
 from keras_pinn.domains import SAMPLERS, Box
@@ -73,6 +75,11 @@ class PINNModel(keras.Model):
         seed: seed of the point samplers.
         allow_batch_normalization: let a network holding BatchNormalization
             through (for studies of why it fails). Defaults to False.
+        loss_balancing: how the terms are weighted: ``"fixed"`` (each
+            term's ``weight``, the default), ``"relobralo"``,
+            ``"annealing"``, ``"softadapt"``, or a
+            :class:`~keras_pinn.balancing.LossBalancer`. Adaptive weights are
+            logged in History as ``<term>_weight``.
         derivative_method: ``"autodiff"`` (exact derivatives of the network
             with respect to its inputs, the default) or
             ``"finite_difference"`` (central differences of the outputs on a
@@ -117,6 +124,7 @@ class PINNModel(keras.Model):
         seed: int | None = None,
         allow_batch_normalization: bool = False,
         derivative_method: str = "autodiff",
+        loss_balancing="fixed",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -200,6 +208,14 @@ class PINNModel(keras.Model):
         self._trackers = {
             t.name: keras.metrics.Mean(name=f"{t.name}_loss") for t in self.terms
         }
+        if isinstance(loss_balancing, dict):
+            loss_balancing = _deserialize(loss_balancing)
+        self.loss_balancer = _balancing.get(loss_balancing)
+        self.loss_balancer.setup([t.name for t in self.terms], [t.weight for t in self.terms])
+        logged = list(self.pde_parameters)
+        if self.loss_balancer.adaptive:
+            logged += [f"{t.name}_weight" for t in self.terms]
+        self._state_log = _StateLog(logged)
         self._build_network()
         self.built = True
 
@@ -252,6 +268,18 @@ class PINNModel(keras.Model):
 
     def _check_architecture(self):
         layers = _all_layers(self.network)
+        floatx = keras.config.floatx()
+        mixed = [
+            v.path for v in self.network.weights
+            if keras.backend.standardize_dtype(v.dtype) != floatx and "float" in str(v.dtype)
+        ]
+        if floatx == "float64" and mixed:
+            warnings.warn(
+                f"keras.config.floatx() is 'float64' but the network's weights are not "
+                f"(e.g. {mixed[0]!r}): build the network after keras_pinn.set_floatx('float64'), "
+                "which also sets Keras's dtype policy and JAX's 64-bit mode.",
+                stacklevel=3,
+            )
         norms = [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization)]
         if norms and not self.allow_batch_normalization:
             raise ValueError(
@@ -284,6 +312,28 @@ class PINNModel(keras.Model):
             batch = term.sample(self.domain, self._rng, first=first)
             if batch is not None:
                 self._points[term.name] = batch
+
+    def set_points(self, term: str, points, **arrays):
+        """Replaces the points of ``term`` (e.g. for adaptive sampling):
+        ``points`` is ``(n, d)``, inside the domain; the term's targets are
+        recomputed from them. Any other ``arrays`` (same length) replace
+        batch entries by name. A term that resamples keeps drawing new
+        points at each resampling."""
+        t = self._term(term)
+        points = self.domain.check_points(points, "points")
+        if points.shape[0] == 0:
+            raise ValueError(f"`points` must hold at least one point. Received: points of shape {points.shape}")
+        batch = t.targets(points)
+        for key, value in arrays.items():
+            value = np.asarray(value)
+            if value.shape[0] != points.shape[0]:
+                raise ValueError(
+                    f"`{key}` must have one row per point ({points.shape[0]}). Received: {key} of shape {value.shape}"
+                )
+            batch[key] = value
+        self._points[t.name] = batch
+        if t.name == "pde":
+            self._fd_grid = None
 
     def point_sets(self) -> dict:
         """The current ``{term: {"x": points, ...}}`` NumPy batch."""
@@ -390,20 +440,39 @@ class PINNModel(keras.Model):
                 f"{type(x).__name__}" + (f" without the term(s) {missing}" if isinstance(x, dict) else "")
             )
         layer_losses = [ops.sum(loss) for loss in self.losses]
-        total = None
+        losses = self.term_losses(x, y_pred, training=training)
+        for name, mse in losses.items():
+            self._trackers[name].update_state(mse)
+        weights = self.loss_balancer.update(
+            {n: ops.stop_gradient(v) for n, v in losses.items()}, training=training
+        )
+        total = _weighted_sum(losses, weights)
+        state = dict(self.pde_parameters)
+        if self.loss_balancer.adaptive:
+            state.update({f"{n}_weight": w for n, w in weights.items()})
+        self._state_log.record(state)
+        for loss in layer_losses:
+            total = total + ops.cast(loss, total.dtype)
+        return total
+
+    def term_losses(self, x, y_pred=None, training=False) -> dict:
+        """``{term: mean squared residual}`` (unweighted) on the point sets
+        ``x`` (``{term: {"x": points, ...}}``, see :meth:`point_sets`);
+        ``y_pred`` may hold the fields already computed for value-only
+        terms. Pure: updates no metric."""
+        losses = {}
         for term in self.terms:
             batch = x[term.name]
             values = None if y_pred is None else y_pred.get(term.name)
             if values is None and not term.needs_derivatives:
                 values = self._fields(batch["x"], training=training)
             r = term.residual(self, batch, values)
-            mse = ops.mean(ops.square(r))
-            self._trackers[term.name].update_state(mse)
-            weighted = term.weight * mse
-            total = weighted if total is None else total + weighted
-        for loss in layer_losses:
-            total = total + ops.cast(loss, total.dtype)
-        return total
+            losses[term.name] = ops.mean(ops.square(r))
+        return losses
+
+    def loss_weights(self) -> dict:
+        """The current weight of each term, as floats."""
+        return {n: float(ops.convert_to_numpy(w)) for n, w in self.loss_balancer.current().items()}
 
     # -- training ---------------------------------------------------------------
     def fit(self, x=None, y=None, *, steps_per_epoch: int | None = None, **kwargs):
@@ -416,7 +485,18 @@ class PINNModel(keras.Model):
             steps = 1 if steps_per_epoch is None else _positive(steps_per_epoch, "steps_per_epoch")
             x = _PointSets(self, steps)
             steps_per_epoch = None
+        if self.loss_balancer.adaptive:
+            kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), _BalancerCallback()]
         return super().fit(x, y, steps_per_epoch=steps_per_epoch, **kwargs)
+
+    def fit_lbfgs(self, epochs: int = 1, steps_per_epoch: int = 100, **kwargs):
+        """Full-batch L-BFGS on the model's current points, usable before or
+        after ``fit``; one step is one L-BFGS iteration. See
+        :func:`keras_pinn.lbfgs.fit_lbfgs` for the options; returns a
+        ``keras.callbacks.History``."""
+        from keras_pinn.lbfgs import fit_lbfgs
+
+        return fit_lbfgs(self, epochs=epochs, steps_per_epoch=steps_per_epoch, **kwargs)
 
     def evaluate(self, x=None, y=None, **kwargs):
         """``keras.Model.evaluate`` on the model's current points when ``x``
@@ -462,11 +542,54 @@ class PINNModel(keras.Model):
             "seed": self.seed,
             "allow_batch_normalization": self.allow_batch_normalization,
             "derivative_method": self.derivative_method,
+            "loss_balancing": _serialize(self.loss_balancer),
         }
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         return cls(**config)
+
+
+class _StateLog(keras.metrics.Metric):
+    """Reports the PDE parameters and adaptive loss weights in the logs
+    (History gets their values at each epoch's end). It keeps copies in
+    metric variables, recorded in every step by ``compute_loss``: inside
+    Keras's compiled JAX step only metric variables can be read back for
+    the logs. Keras's per-epoch metric reset leaves the copies alone."""
+
+    def __init__(self, names):
+        super().__init__(name="pinn_state")
+        self._values = {
+            name: self.add_variable(shape=(), initializer="zeros", name=name) for name in names
+        }
+
+    def record(self, values: dict):
+        for name, value in values.items():
+            self._values[name].assign(ops.cast(ops.stop_gradient(value), self._values[name].dtype))
+
+    def update_state(self, *args, **kwargs):
+        pass
+
+    def reset_state(self):
+        pass
+
+    def result(self):
+        return {name: variable.value for name, variable in self._values.items()}
+
+
+class _BalancerCallback(keras.callbacks.Callback):
+    """Lets the model's balancer act between epochs (gradient-based ones)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.loss_balancer.on_epoch_end(self.model, epoch)
+
+
+def _weighted_sum(losses, weights):
+    total = None
+    for name, value in losses.items():
+        term = ops.cast(weights[name], value.dtype) * value
+        total = term if total is None else total + term
+    return total
 
 
 def _check_parameters(parameters):

@@ -44,5 +44,7 @@ BACKEND = keras.backend.backend()
 InputDerivatives = _impl.InputDerivatives
 DERIVATIVE_MODE = _impl.DERIVATIVE_MODE
 enable_grad = _impl.enable_grad
+value_and_grad = _impl.value_and_grad
+enable_float64 = _impl.enable_float64
 
-__all__ = ["BACKEND", "DERIVATIVE_MODE", "InputDerivatives", "enable_grad"]
+__all__ = ["BACKEND", "DERIVATIVE_MODE", "InputDerivatives", "enable_float64", "enable_grad", "value_and_grad"]

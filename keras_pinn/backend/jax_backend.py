@@ -56,3 +56,32 @@ class InputDerivatives:
 
     def partial(self, component, index):
         return self._full(index)[:, component : component + 1]
+
+
+def value_and_grad(fn, variables, others=()):
+    """``g(values, other_values, *args) -> (value, aux, grads)``: ``fn(*args)
+    -> (value, aux)`` evaluated with ``variables`` holding ``values`` and
+    ``others`` holding ``other_values``, and the gradient of ``value`` with
+    respect to ``variables``; compiled once per argument shape. Pure: no
+    variable is assigned."""
+    import keras
+
+    variables, others = list(variables), list(others)
+
+    def pure(values, other_values, *args):
+        mapping = list(zip(variables, values)) + list(zip(others, other_values))
+        with keras.StatelessScope(state_mapping=mapping):
+            return fn(*args)
+
+    compiled = jax.jit(jax.value_and_grad(pure, has_aux=True))
+
+    def call(values, other_values, *args):
+        (value, aux), grads = compiled(list(values), list(other_values), *args)
+        return value, aux, list(grads)
+
+    return call
+
+
+def enable_float64(enable: bool = True):
+    """JAX computes in float32 unless 64-bit mode is on."""
+    jax.config.update("jax_enable_x64", bool(enable))

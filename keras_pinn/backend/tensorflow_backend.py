@@ -48,3 +48,32 @@ class InputDerivatives(ReverseModeCache):
                 return super().partial(component, index)
         finally:
             self._recording = False
+
+
+def value_and_grad(fn, variables, others=()):
+    """``g(values, other_values, *args) -> (value, aux, grads)``: assigns
+    ``values`` to ``variables`` and ``other_values`` to ``others``, then
+    evaluates ``fn(*args) -> (value, aux)`` and the gradient of ``value``
+    with respect to ``variables`` in one ``tf.function``."""
+    variables, others = list(variables), list(others)
+
+    @tf.function(reduce_retracing=True)
+    def compiled(*args):
+        with tf.GradientTape() as tape:
+            value, aux = fn(*args)
+        grads = tape.gradient(value, variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        return value, aux, grads
+
+    def call(values, other_values, *args):
+        for v, value in zip(variables, values):
+            v.assign(value)
+        for v, value in zip(others, other_values):
+            v.assign(value)
+        value, aux, grads = compiled(*args)
+        return value, aux, list(grads)
+
+    return call
+
+
+def enable_float64(enable: bool = True):
+    """Nothing to do: float64 follows Keras's floatx."""

@@ -4,6 +4,7 @@ Keras runs ``evaluate`` and ``predict`` under ``torch.no_grad()``; the engine
 re-enables autograd locally so residuals can be evaluated there too.
 """
 
+import keras
 import torch
 
 from keras_pinn.backend._common import ReverseModeCache
@@ -36,3 +37,31 @@ class InputDerivatives(ReverseModeCache):
     def partial(self, component, index):
         with torch.enable_grad():
             return super().partial(component, index)
+
+
+def value_and_grad(fn, variables, others=()):
+    """``g(values, other_values, *args) -> (value, aux, grads)``: assigns
+    ``values`` to ``variables`` and ``other_values`` to ``others``, then
+    evaluates ``fn(*args) -> (value, aux)`` and the gradient of ``value``
+    with respect to ``variables`` (eager autograd)."""
+    variables, others = list(variables), list(others)
+
+    def call(values, other_values, *args):
+        with torch.no_grad():
+            for v, value in zip(variables, values):
+                v.assign(value)
+            for v, value in zip(others, other_values):
+                v.assign(value)
+        with torch.enable_grad():
+            value, aux = fn(*args)
+            grads = torch.autograd.grad(value, [v.value for v in variables], allow_unused=True)
+        grads = [torch.zeros_like(v.value) if g is None else g for v, g in zip(variables, grads)]
+        value = value.detach()
+        aux = keras.tree.map_structure(lambda t: t.detach() if isinstance(t, torch.Tensor) else t, aux)
+        return value, aux, grads
+
+    return call
+
+
+def enable_float64(enable: bool = True):
+    """Nothing to do: float64 follows Keras's floatx."""
