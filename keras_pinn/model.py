@@ -223,8 +223,12 @@ class PINNModel(keras.Model):
     def _build_network(self):
         d = self.domain.dim
         probe = ((self.domain.lower + self.domain.upper) / 2)[None, :]
-        if self.derivative_method == "finite_difference" and self.pde is not None:
-            # Grid networks (GridConv) need the whole collocation grid at once.
+        # Grid networks (GridConv) take the whole collocation grid at once:
+        # probe them with it when the PDE's points are a grid.
+        self._grid_network = self.pde is not None and (
+            self.derivative_method == "finite_difference" or _holds_grid_layer(self.network)
+        )
+        if self._grid_network and self.sampler == "grid":
             probe = self._term("pde").draw(self.domain, np.random.default_rng(0))
         try:
             out = self.network(ops.convert_to_tensor(probe.astype(keras.config.floatx())))
@@ -260,7 +264,10 @@ class PINNModel(keras.Model):
         if self.pde is None or self.derivative_method != "autodiff":
             return None
         pde_term = self._term("pde")
-        x = ops.convert_to_tensor(self._points["pde"]["x"][:2])
+        # Two points suffice for a pointwise network; a grid network needs
+        # all of them (autodiff through a CNN: the article's naive CNN-PINN).
+        points = self._points["pde"]["x"]
+        x = ops.convert_to_tensor(points if self._grid_network else points[:2])
         with _backend.enable_grad():
             d = self.derivatives(x)
             pde_term.residual_from(d, x.shape[0])
@@ -655,6 +662,14 @@ def _activation_powers(layers):
         if power is not None:
             found.append((layer, power))
     return found
+
+
+def _holds_grid_layer(network):
+    """Whether ``network`` holds a layer that maps a whole grid of points at
+    once (GridConv, or any layer with a ``grid_shape`` attribute)."""
+    return any(getattr(layer, "grid_shape", None) is not None for layer in _all_layers(network)[1:]) or (
+        getattr(network, "grid_shape", None) is not None
+    )
 
 
 def _all_layers(layer, seen=None):

@@ -368,3 +368,28 @@ def test_pinn_model_with_grid_conv_trains_with_finite_differences():
             conv_net((n, n), domain=box), box, poisson, n_collocation=n * n,
             sampler="lhs", derivative_method="finite_difference",
         )
+
+
+def test_pinn_model_with_grid_conv_and_autodiff_probes_the_whole_grid():
+    """The article's naive CNN-PINN: derivative_method="autodiff" on a
+    GridConv. The model probes it with the whole collocation grid (a single
+    point is not a grid), finds the PDE's order and trains."""
+    box = kp.Box([0.0, 0.0], [1.0, 1.0], names=("x", "y"))
+    n = 7
+
+    def poisson(d):
+        return d.laplacian("u") + 1.0
+
+    model = kp.PINNModel(
+        conv_net((n, n), domain=box), box, poisson, n_collocation=n * n, sampler="grid",
+        output_transform=_zero_on_unit_square, seed=0,
+    )
+    assert model.derivative_method == "autodiff" and model.pde_order == 2
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = model.fit(epochs=1, steps_per_epoch=2, verbose=0)
+    assert np.isfinite(history.history["pde_loss"]).all()
+    # The residual is the autodiff Laplacian of the CNN's outputs plus 1.
+    grid = box.grid((n, n))
+    d = kp.derivatives(model, ops.convert_to_tensor(grid.astype("float32")), input_names=box.names)
+    expected = to_np(d.laplacian("u")) + 1.0
+    np.testing.assert_allclose(to_np(model.residual(grid)), expected, rtol=1e-4, atol=1e-4)

@@ -185,18 +185,11 @@ def _pinn_model(problem, network: Network, variant, budget: Budget, seed: int):
                    allow_batch_normalization=variant.allow_batch_normalization)
     if not variant.hard_constraints:
         return problem.model(network.model, n_condition=budget.n_condition, **options)
-    autodiff_on_grid = network.grid_shape is not None and variant.derivative_method == "autodiff"
-    if autodiff_on_grid:
-        # PINNModel checks an autodiff residual on two sample points at
-        # construction, which a GridConv (it takes its whole grid only)
-        # refuses; a finite-difference model is checked on the whole grid.
-        # Build it that way, then take the derivatives by autodiff: input
-        # derivatives of the CNN's outputs, the article's naive CNN-PINN.
-        options["derivative_method"] = "finite_difference"
+    # A GridConv with derivative_method="autodiff" is the article's naive
+    # CNN-PINN: PINNModel probes it with the whole grid and takes input
+    # derivatives of the CNN's outputs.
     model = PINNModel(network.model, problem.domain, problem.pde, conditions=(),
                       output_transform=hard_constraint(problem), **options)
-    if autodiff_on_grid:
-        model.derivative_method = "autodiff"
     return model
 
 
