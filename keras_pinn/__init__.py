@@ -9,7 +9,7 @@ from keras_pinn._preflight import check_backend_installed as _check_backend_inst
 
 _check_backend_installed()
 
-from keras_pinn import callbacks, layers  # noqa: E402
+from keras_pinn import adaptive, balancing, callbacks, layers  # noqa: E402
 from keras_pinn.conditions import (  # noqa: E402
     Condition,
     DirichletBC,
@@ -41,6 +41,8 @@ __all__ = [
     "PointData",
     "Residual",
     "SpaceTime",
+    "adaptive",
+    "balancing",
     "callbacks",
     "derivatives",
     "layers",

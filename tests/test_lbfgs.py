@@ -258,3 +258,15 @@ def test_float64_training(float64):
     x = np.linspace(0.1, 0.9, 5)[:, None]
     d = kp.derivatives(net, ops.convert_to_tensor(x), input_names=("x",))
     np.testing.assert_allclose(ops.convert_to_numpy(d("u", "x", "x")), 6 * x, rtol=1e-12)
+
+
+def test_unconnected_variable_has_zero_gradient():
+    """A variable the loss does not use gets a zero gradient (TensorFlow's
+    tape needs its own variable for that)."""
+    used = keras.Variable(np.array([2.0], dtype="float32"))
+    unused = keras.Variable(np.array([5.0, 1.0], dtype="float32"))
+    g = backend.value_and_grad(lambda: (ops.sum(used.value**2), ()), [used, unused])
+    value, _, grads = g([used.value, unused.value], [])
+    assert float(value) == pytest.approx(4.0)
+    np.testing.assert_allclose(ops.convert_to_numpy(grads[0]), [4.0])
+    np.testing.assert_allclose(ops.convert_to_numpy(grads[1]), [0.0, 0.0])

@@ -61,7 +61,11 @@ def value_and_grad(fn, variables, others=()):
     def compiled(*args):
         with tf.GradientTape() as tape:
             value, aux = fn(*args)
-        grads = tape.gradient(value, variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        # The tf.Variables under Keras's variables: for an unconnected one,
+        # tape.gradient builds zeros from its (TensorFlow) dtype.
+        grads = tape.gradient(
+            value, [v.value for v in variables], unconnected_gradients=tf.UnconnectedGradients.ZERO
+        )
         return value, aux, grads
 
     def call(values, other_values, *args):
