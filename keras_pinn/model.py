@@ -12,6 +12,7 @@ from keras import ops
 
 from keras_pinn import backend as _backend
 from keras_pinn import balancing as _balancing
+from keras_pinn import distribution as _distribution
 from keras_pinn.conditions import Condition, Residual
 from keras_pinn.diff import Derivatives
 from keras_pinn.domains import SAMPLERS, Box
@@ -490,6 +491,9 @@ class PINNModel(keras.Model):
         """
         if x is None:
             steps = 1 if steps_per_epoch is None else _positive(steps_per_epoch, "steps_per_epoch")
+            # Under a keras.distribution each point set is split over the
+            # data shards: refuse uneven counts, naming the argument.
+            _distribution.check_point_counts(self)
             x = _PointSets(self, steps)
             steps_per_epoch = None
         if self.loss_balancer.adaptive:
@@ -509,6 +513,7 @@ class PINNModel(keras.Model):
         """``keras.Model.evaluate`` on the model's current points when ``x``
         is None: the loss of every term."""
         if x is None:
+            _distribution.check_point_counts(self)
             x = _PointSets(self, 1)
         return super().evaluate(x, y, **kwargs)
 
