@@ -1,0 +1,84 @@
+"""Keeps glibc's malloc from returning large blocks to the OS at every step.
+
+A PINN training step allocates and frees the same large temporaries (one
+``(points, width)`` array per layer and per derivative stream) every step.
+glibc serves blocks above its mmap threshold with ``mmap`` and gives them
+back with ``munmap``, so every step faults in (and the kernel zeroes) fresh
+pages. On the 2-core CPU of docs/performance.md, glibc's defaults left the
+hand-written JAX, TensorFlow and PyTorch loops and DeepXDE 1.1x to 3.4x
+slower on 10,000 points than these settings. Raising the mmap and trim
+thresholds keeps the memory in the process and reuses it.
+
+Either set, before Python starts::
+
+    export MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456
+
+or call :func:`tune_malloc` once, early (before training). It changes the
+whole process (memory freed by it stays reserved for reuse, so peak RSS
+can grow), which is why keras-pinn does not do it on import.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+
+__all__ = ["ENVIRONMENT", "tune_malloc"]
+
+# mallopt parameter numbers from glibc's malloc.h
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+
+#: The equivalent environment variables (read by glibc at process start).
+ENVIRONMENT = {
+    "MALLOC_MMAP_THRESHOLD_": str(1 << 30),
+    "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
+    "MALLOC_TOP_PAD_": str(1 << 28),
+}
+
+
+def tune_malloc(mmap_threshold: int = 1 << 30, trim_threshold: int = 1 << 30, top_pad: int = 1 << 28) -> bool:
+    """Raises glibc malloc's mmap threshold, trim threshold and top pad.
+
+    The defaults are the values measured in docs/performance.md (the same as
+    :data:`ENVIRONMENT`); glibc may ignore a value it deems too large.
+
+    Args:
+        mmap_threshold: blocks at least this large are served by ``mmap``.
+        trim_threshold: free memory at the top of the heap kept before
+            trimming it back to the OS.
+        top_pad: extra memory requested from the OS at each heap growth.
+
+    Returns:
+        True when applied, False where the C library is not glibc (macOS,
+        Windows, musl), where it does nothing.
+
+    Example:
+
+    ```python
+    from keras_pinn.allocator import tune_malloc
+    tune_malloc()          # once, before model.fit
+    ```
+    """
+    for value, name in ((mmap_threshold, "mmap_threshold"), (trim_threshold, "trim_threshold"), (top_pad, "top_pad")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"`{name}` must be an integer >= 0. Received: {name}={value!r}")
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    clamp = (1 << 31) - 1
+    ok = mallopt(_M_MMAP_THRESHOLD, min(mmap_threshold, clamp))
+    ok &= mallopt(_M_TRIM_THRESHOLD, min(trim_threshold, clamp))
+    ok &= mallopt(_M_TOP_PAD, min(top_pad, clamp))
+    return bool(ok)
+
+
+def environment_applied() -> bool:
+    """Whether the variables of :data:`ENVIRONMENT` are set in this process."""
+    return all(key in os.environ for key in ENVIRONMENT)
