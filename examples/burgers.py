@@ -6,6 +6,7 @@ relative L2 error against the Cole-Hopf reference and the training speed.
 
     KERAS_BACKEND=jax python examples/burgers.py --steps 20000
     KERAS_BACKEND=jax python examples/burgers.py --steps 2000 --lbfgs 10000
+    KERAS_BACKEND=torch python examples/burgers.py --steps 2000 --lbfgs 6000 --float64
 """
 
 import argparse
@@ -31,10 +32,13 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=1e-3, help="initial learning rate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lbfgs", type=int, default=0, help="L-BFGS iterations after Adam (default 0)")
+    parser.add_argument("--float64", action="store_true", help="train in float64 (kp.set_floatx)")
     parser.add_argument("--save", default=None, help="save the trained model to this .keras path")
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error(f"--steps must be >= 1, got {args.steps}")
+    if args.float64:
+        kp.set_floatx("float64")
 
     keras.utils.set_random_seed(args.seed)
     problem = burgers()
@@ -58,7 +62,7 @@ def main(argv=None):
 
     error = problem.error(model)
     print(
-        f"backend={keras.backend.backend()} steps={epochs * steps_per_epoch} "
+        f"backend={keras.backend.backend()} floatx={keras.config.floatx()} steps={epochs * steps_per_epoch} "
         f"collocation={args.collocation} relative_l2={error:.3e} "
         f"steps_per_s={speed:.1f} wall_s={total:.0f}"
     )
