@@ -270,3 +270,29 @@ def test_unconnected_variable_has_zero_gradient():
     assert float(value) == pytest.approx(4.0)
     np.testing.assert_allclose(ops.convert_to_numpy(grads[0]), [4.0])
     np.testing.assert_allclose(ops.convert_to_numpy(grads[1]), [0.0, 0.0])
+
+
+_KERAS_FLOAT64_GAP = (
+    "keras 3.15.1's type promotion (keras.src.backend.common.dtypes.result_type) maps float64 to "
+    "float32 on every backend but TensorFlow, so some keras.ops compute float64 inputs in float32: "
+    "ops.tanh on JAX, ops.matmul (and so Dense) on PyTorch. keras-team/keras#23704, #23223."
+)
+
+
+@pytest.mark.xfail(keras.backend.backend() in ("jax", "torch"), reason=_KERAS_FLOAT64_GAP, strict=True)
+def test_float64_network_is_float64_precise(float64):
+    """A float64 Dense-tanh network agrees with the same network in NumPy
+    float64 to 1e-13; a float32 step anywhere inside would leave about 1e-8.
+    Fails on JAX and PyTorch with Keras 3.15.1 (see the reason); strict, so
+    this turns red when Keras fixes it and the docs can say so."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1.0, 1.0, (64, 2))
+    dense1 = keras.layers.Dense(16, activation="tanh")
+    dense2 = keras.layers.Dense(1)
+    net = keras.Sequential([keras.Input((2,)), dense1, dense2])
+    u = ops.convert_to_numpy(net(ops.convert_to_tensor(x)))
+    k1, b1 = (ops.convert_to_numpy(w) for w in dense1.weights)
+    k2, b2 = (ops.convert_to_numpy(w) for w in dense2.weights)
+    expected = np.tanh(x @ k1 + b1) @ k2 + b2
+    assert u.dtype == np.float64
+    np.testing.assert_allclose(u, expected, rtol=0, atol=1e-13)
