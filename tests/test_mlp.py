@@ -117,3 +117,26 @@ def test_accepts_integer_like_widths():
 def test_refuses_inputs_that_are_not_points():
     with pytest.raises(ValueError, match=r"inputs of shape \(N, d\).*Received: input_shape=\(None, 4, 2\)"):
         kp.layers.MLP([3]).build((None, 4, 2))
+
+
+@pytest.fixture
+def float64():
+    previous, policy = keras.config.floatx(), keras.config.dtype_policy()
+    kp.set_floatx("float64")
+    yield
+    kp.set_floatx(previous)
+    keras.config.set_dtype_policy(policy)
+
+
+@pytest.mark.parametrize("layout", ["fp", "pf"])
+def test_float64_mlp_is_float64_precise(float64, layout):
+    """In float64 the MLP matches NumPy float64 to 1e-13 on every backend,
+    also on JAX and PyTorch, where a Dense-tanh network does not with Keras
+    3.15 (tests/test_lbfgs.py::test_float64_network_is_float64_precise)."""
+    x = np.random.default_rng(0).uniform(-1.0, 1.0, (64, 2))
+    mlp = kp.layers.MLP([16, 16], outputs=1, layout=layout)
+    u = keras.ops.convert_to_numpy(mlp(keras.ops.convert_to_tensor(x)))
+    k0, b0, k1, b1, k2, b2 = (keras.ops.convert_to_numpy(w) for w in mlp.weights)
+    expected = np.tanh(np.tanh(x @ k0 + b0) @ k1 + b1) @ k2 + b2
+    assert u.dtype == np.float64
+    np.testing.assert_allclose(u, expected, rtol=0, atol=1e-13)

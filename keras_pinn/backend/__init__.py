@@ -46,5 +46,8 @@ DERIVATIVE_MODE = _impl.DERIVATIVE_MODE
 enable_grad = _impl.enable_grad
 value_and_grad = _impl.value_and_grad
 enable_float64 = _impl.enable_float64
+native_activation = _impl.native_activation
 
-__all__ = ["BACKEND", "DERIVATIVE_MODE", "InputDerivatives", "enable_float64", "enable_grad", "value_and_grad"]
+__all__ = [
+    "BACKEND", "DERIVATIVE_MODE", "InputDerivatives", "enable_float64", "enable_grad", "native_activation", "value_and_grad",
+]

@@ -85,3 +85,13 @@ def value_and_grad(fn, variables, others=()):
 def enable_float64(enable: bool = True):
     """JAX computes in float32 unless 64-bit mode is on."""
     jax.config.update("jax_enable_x64", bool(enable))
+
+
+def native_activation(fn):
+    """``jnp.tanh`` for Keras's tanh: Keras 3.15's ``ops.tanh`` computes a
+    float64 input in float32 on JAX (its type promotion maps float64 to
+    float32, keras-team/keras#23704); ``jnp.tanh`` keeps the input's dtype.
+    Any other activation is returned unchanged."""
+    import keras
+
+    return jnp.tanh if fn is keras.activations.tanh else fn

@@ -65,3 +65,8 @@ def value_and_grad(fn, variables, others=()):
 
 def enable_float64(enable: bool = True):
     """Nothing to do: float64 follows Keras's floatx."""
+
+
+def native_activation(fn):
+    """Keras's activations keep float64 here: ``fn`` unchanged."""
+    return fn

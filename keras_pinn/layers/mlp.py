@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
+from keras_pinn import backend as _backend
+
 __all__ = ["MLP", "DEFAULT_LAYOUT", "LAYOUTS"]
 
 LAYOUTS = ("auto", "features_points", "points_features")
@@ -142,18 +144,21 @@ class MLP(keras.layers.Layer):
             kernels = [ops.cast(k, self.compute_dtype) for k in self.kernels]
             biases = [ops.cast(b, self.compute_dtype) for b in self.biases]
         last = len(kernels) - 1
+        # Keras's tanh computes float64 in float32 on JAX (Keras 3.15); the
+        # backend's own tanh keeps float64 (docs/training.md#float64).
+        activation = _backend.native_activation(self.activation)
         if self.resolved_layout == "points_features":
             h = inputs
             for i, (k, b) in enumerate(zip(kernels, biases)):
                 h = h @ k + b
                 if i < last:
-                    h = self.activation(h)
+                    h = activation(h)
             return h
         h = ops.transpose(inputs)
         for i, (k, b) in enumerate(zip(kernels, biases)):
             h = ops.transpose(k) @ h + ops.expand_dims(b, 1)
             if i < last:
-                h = self.activation(h)
+                h = activation(h)
         return ops.transpose(h)
 
     def compute_output_shape(self, input_shape):
