@@ -15,6 +15,7 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import time
 
@@ -246,3 +247,31 @@ def set_torch_threads(threads):
 
 def log(*args):
     print(*args, file=sys.stderr, flush=True)
+
+
+def run_backend_workers(script: str, backends, worker_args: list, malloc: str, describe, cwd: str) -> list:
+    """Runs ``script --worker --backend B *worker_args`` once per backend,
+    each in its own process with ``KERAS_BACKEND=B`` and the ``--malloc``
+    environment; collects the results each prints as a ``RESULT`` line,
+    printing each as ``describe(backend, result)`` when it arrives."""
+    results = []
+    for backend in backends:
+        cmd = [sys.executable, os.path.abspath(script), "--worker", "--backend", backend, *worker_args]
+        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2", **malloc_env(malloc))
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+        for line in proc.stdout:
+            if line.startswith("RESULT "):
+                r = json.loads(line[7:])
+                results.append(r)
+                print(describe(backend, r), flush=True)
+        proc.wait()
+        if proc.returncode:
+            print(f"{backend}: worker exited {proc.returncode}: {proc.stderr.read()[-500:]}")
+    return results
+
+
+def write_json(out: dict, stem: str):
+    """Writes ``out`` to ``stem + ".json"``, creating the folder."""
+    os.makedirs(os.path.dirname(os.path.abspath(stem)), exist_ok=True)
+    with open(stem + ".json", "w") as f:
+        json.dump(out, f, indent=1)

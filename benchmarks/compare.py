@@ -361,9 +361,7 @@ def main(argv=None):
         "problems": {p: common.PROBLEMS[p]["what"] for p in args.problems},
         "summary": summary, "rows": rows,
     }
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out + ".json", "w") as f:
-        json.dump(out, f, indent=1)
+    common.write_json(out, args.out)
     plot(rows, args.out + ".png")
     print(f"\nwrote {args.out}.json and {args.out}.png")
 

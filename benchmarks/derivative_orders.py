@@ -30,7 +30,6 @@ import json
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 
@@ -273,29 +272,19 @@ def main(argv=None):
     machine = common.machine()
     print(f"# python {command}\nmachine: {machine['cpu']}, {machine['cores']} cores; load {machine['load_average']}",
           flush=True)
-    results, started = [], time.time()
-    for backend in args.backends.split(","):
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--backend", backend,
-               "--orders", ",".join(map(str, args.orders)), "--rounds", str(args.rounds),
-               "--seconds", str(args.seconds), "--threads", str(args.threads)] + (["--quick"] if args.quick else [])
-        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2", **common.malloc_env(args.malloc))
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-        for line in proc.stdout:
-            if line.startswith("RESULT "):
-                r = json.loads(line[7:])
-                results.append(r)
-                status = r.get("error") or f"{r['ms_per_call']:9.3f} ms  (best {r['best_ms']:.3f})"
-                print(f"{backend:10s} {r['network']:20s} order {r['order']} {r['mode']:8s} {r['layout']} "
-                      f"{r['compiler']:11s} {status}", flush=True)
-        proc.wait()
-        if proc.returncode:
-            print(f"{backend}: worker exited {proc.returncode}: {proc.stderr.read()[-500:]}")
+    def describe(backend, r):
+        status = r.get("error") or f"{r['ms_per_call']:9.3f} ms  (best {r['best_ms']:.3f})"
+        return (f"{backend:10s} {r['network']:20s} order {r['order']} {r['mode']:8s} {r['layout']} "
+                f"{r['compiler']:11s} {status}")
+
+    started = time.time()
+    worker_args = ["--orders", ",".join(map(str, args.orders)), "--rounds", str(args.rounds),
+                   "--seconds", str(args.seconds), "--threads", str(args.threads)] + (["--quick"] if args.quick else [])
+    results = common.run_backend_workers(__file__, args.backends.split(","), worker_args, args.malloc, describe, ROOT)
     out = {"command": f"python {command}", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine,
            "load_average_end": common.load_average(), "elapsed_s": round(time.time() - started),
            "torch_threads": args.threads, "malloc": args.malloc, "results": results}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out + ".json", "w") as f:
-        json.dump(out, f, indent=1)
+    common.write_json(out, args.out)
     print(f"wrote {args.out}.json ({out['elapsed_s']} s)")
 
 

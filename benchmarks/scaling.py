@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shlex
-import subprocess
 import sys
 import time
 
@@ -107,30 +106,20 @@ def main(argv=None):
     machine = common.machine()
     print(f"# python {command}\nmachine: {machine['cpu']}, {machine['cores']} cores; load {machine['load_average']}",
           flush=True)
-    results, started = [], time.time()
-    for backend in args.backends.split(","):
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--backend", backend,
-               "--points", ",".join(map(str, args.points)), "--widths", ",".join(map(str, args.widths)),
-               "--windows", str(args.windows), "--seconds", str(args.seconds),
-               "--threads", str(args.threads), "--patch", args.patch]
-        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2", **common.malloc_env(args.malloc))
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-        for line in proc.stdout:
-            if line.startswith("RESULT "):
-                r = json.loads(line[7:])
-                results.append(r)
-                status = r.get("error") or f"{r['steps_per_s']:9.2f} steps/s"
-                print(f"{backend:10s} {r['axis']:6s} points={r['n_pde']:7d} width={r['width']:4d} {status} "
-                      f"(peak {r['peak_rss_mb']:.0f} MB so far, load {r['load_average'][0]})", flush=True)
-        proc.wait()
-        if proc.returncode:
-            print(f"{backend}: worker exited {proc.returncode}: {proc.stderr.read()[-500:]}")
+    def describe(backend, r):
+        status = r.get("error") or f"{r['steps_per_s']:9.2f} steps/s"
+        return (f"{backend:10s} {r['axis']:6s} points={r['n_pde']:7d} width={r['width']:4d} {status} "
+                f"(peak {r['peak_rss_mb']:.0f} MB so far, load {r['load_average'][0]})")
+
+    started = time.time()
+    worker_args = ["--points", ",".join(map(str, args.points)), "--widths", ",".join(map(str, args.widths)),
+                   "--windows", str(args.windows), "--seconds", str(args.seconds),
+                   "--threads", str(args.threads), "--patch", args.patch]
+    results = common.run_backend_workers(__file__, args.backends.split(","), worker_args, args.malloc, describe, ROOT)
     out = {"command": f"python {command}", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine,
            "load_average_end": common.load_average(), "elapsed_s": round(time.time() - started),
            "torch_threads": args.threads, "malloc": args.malloc, "patch": args.patch, "results": results}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out + ".json", "w") as f:
-        json.dump(out, f, indent=1)
+    common.write_json(out, args.out)
     plot(results, args.out + ".png")
     print(f"wrote {args.out}.json and {args.out}.png ({out['elapsed_s']} s)")
 
