@@ -23,6 +23,19 @@ def pytest_report_header(config):
     return f"keras {keras.__version__}, backend: {BACKEND}"
 
 
+@pytest.fixture
+def float64():
+    """floatx, dtype policy (and JAX's 64-bit mode) set to float64 for one
+    test, then restored."""
+    import keras_pinn as kp
+
+    previous, policy = keras.config.floatx(), keras.config.dtype_policy()
+    kp.set_floatx("float64")
+    yield
+    kp.set_floatx(previous)
+    keras.config.set_dtype_policy(policy)
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(1234)

@@ -233,14 +233,6 @@ def test_fit_lbfgs_bad_arguments():
         model.fit_lbfgs(epochs=-1)
 
 
-@pytest.fixture
-def float64():
-    previous, policy = keras.config.floatx(), keras.config.dtype_policy()
-    kp.set_floatx("float64")
-    yield
-    kp.set_floatx(previous)
-    keras.config.set_dtype_policy(policy)
-
 
 def test_float64_training(float64):
     model = small_model()

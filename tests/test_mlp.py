@@ -119,14 +119,6 @@ def test_refuses_inputs_that_are_not_points():
         kp.layers.MLP([3]).build((None, 4, 2))
 
 
-@pytest.fixture
-def float64():
-    previous, policy = keras.config.floatx(), keras.config.dtype_policy()
-    kp.set_floatx("float64")
-    yield
-    kp.set_floatx(previous)
-    keras.config.set_dtype_policy(policy)
-
 
 @pytest.mark.parametrize("layout", ["fp", "pf"])
 def test_float64_mlp_is_float64_precise(float64, layout):
