@@ -390,7 +390,10 @@ class _ModelObjective:
                 total = term if total is None else total + term
             return total, losses
 
-        self._grad = _backend.value_and_grad(loss, self.variables, self.others)
+        # Compiled as fit's step is: XLA on TensorFlow when the model was
+        # compiled with jit_compile=True (Keras's "auto" leaves it off on CPU).
+        self.jit_compile = bool(getattr(model, "jit_compile", False))
+        self._grad = _backend.value_and_grad(loss, self.variables, self.others, jit_compile=self.jit_compile)
 
     def flatten(self, tensors):
         return ops.concatenate([ops.reshape(ops.cast(t, self.dtype), (-1,)) for t in tensors])

@@ -191,6 +191,20 @@ def test_fit_lbfgs_after_adam_lowers_the_loss_and_records_history():
     model.fit(epochs=1, steps_per_epoch=2, verbose=0)
 
 
+def test_fit_lbfgs_follows_jit_compile():
+    """A model compiled with jit_compile=True gets a compiled L-BFGS
+    objective (XLA on TensorFlow) with the same iterates as without."""
+    histories = []
+    for jit_compile in (False, True):
+        keras.utils.set_random_seed(0)
+        model = small_model()
+        model.compile(keras.optimizers.Adam(1e-2), jit_compile=jit_compile)
+        assert lbfgs._ModelObjective(model).jit_compile is jit_compile
+        histories.append(model.fit_lbfgs(epochs=2, steps_per_epoch=5, verbose=0).history["loss"])
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-3)
+    assert histories[0][-1] < histories[0][0]
+
+
 def test_fit_lbfgs_identifies_a_pde_parameter():
     """u = sin(pi x) observed; u'' + k u = 0 with k unknown (true pi^2)."""
 

@@ -58,12 +58,13 @@ class InputDerivatives:
         return self._full(index)[:, component : component + 1]
 
 
-def value_and_grad(fn, variables, others=()):
+def value_and_grad(fn, variables, others=(), jit_compile=True):
     """``g(values, other_values, *args) -> (value, aux, grads)``: ``fn(*args)
     -> (value, aux)`` evaluated with ``variables`` holding ``values`` and
     ``others`` holding ``other_values``, and the gradient of ``value`` with
-    respect to ``variables``; compiled once per argument shape. Pure: no
-    variable is assigned."""
+    respect to ``variables``; compiled with ``jax.jit`` once per argument
+    shape, whatever ``jit_compile`` says (as Keras's JAX trainer always
+    jits). Pure: no variable is assigned."""
     import keras
 
     variables, others = list(variables), list(others)

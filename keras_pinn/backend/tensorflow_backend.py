@@ -50,14 +50,15 @@ class InputDerivatives(ReverseModeCache):
             self._recording = False
 
 
-def value_and_grad(fn, variables, others=()):
+def value_and_grad(fn, variables, others=(), jit_compile=False):
     """``g(values, other_values, *args) -> (value, aux, grads)``: assigns
     ``values`` to ``variables`` and ``other_values`` to ``others``, then
     evaluates ``fn(*args) -> (value, aux)`` and the gradient of ``value``
-    with respect to ``variables`` in one ``tf.function``."""
+    with respect to ``variables`` in one ``tf.function``, compiled with XLA
+    when ``jit_compile`` is true."""
     variables, others = list(variables), list(others)
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, jit_compile=bool(jit_compile))
     def compiled(*args):
         with tf.GradientTape() as tape:
             value, aux = fn(*args)

@@ -39,11 +39,13 @@ class InputDerivatives(ReverseModeCache):
             return super().partial(component, index)
 
 
-def value_and_grad(fn, variables, others=()):
+def value_and_grad(fn, variables, others=(), jit_compile=False):
     """``g(values, other_values, *args) -> (value, aux, grads)``: assigns
     ``values`` to ``variables`` and ``other_values`` to ``others``, then
     evaluates ``fn(*args) -> (value, aux)`` and the gradient of ``value``
-    with respect to ``variables`` (eager autograd)."""
+    with respect to ``variables`` (eager autograd; ``jit_compile`` is
+    ignored: ``torch.compile`` cannot compile the double backward that
+    input derivatives need)."""
     variables, others = list(variables), list(others)
 
     def call(values, other_values, *args):
