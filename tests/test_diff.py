@@ -90,6 +90,29 @@ def test_cache_reuses_lower_orders():
     assert engine.passes <= first + 2
 
 
+@pytest.mark.requires_backend("jax")
+def test_jax_under_jit_one_request_fills_a_tower():
+    """Under jax.jit, asking for u_x computes u, u_x and u_xx in one nested
+    jvp (a tower): u and u_xx then come from the cache, no further pass."""
+    import jax
+
+    seen = {}
+
+    def f(z):
+        d = kp.derivatives(field, z, input_names=("x", "t"), output_names=("u", "v"))
+        ux = d("u", "x")
+        seen["after_ux"] = (sorted(d._engine._cache), d._engine.passes)
+        u, uxx = d("u"), d("u", "x", "x")
+        seen["passes"] = d._engine.passes
+        return u, ux, uxx
+
+    u, ux, uxx = jax.jit(f)(X)
+    assert seen["after_ux"] == ([(), (0,), (0, 0)], 2)
+    assert seen["passes"] == 2
+    for value, key in ((u, ()), (ux, ("x",)), (uxx, ("x", "x"))):
+        np.testing.assert_allclose(np.asarray(value), EXPECTED[("u", key)], atol=2e-5, rtol=1e-4)
+
+
 def test_derivatives_are_differentiable_wrt_weights():
     w = keras.Variable(1.5, dtype="float32")
 

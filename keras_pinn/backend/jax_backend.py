@@ -3,6 +3,14 @@
 Each request ``D_{i1..ik} u`` is k nested jvps along unit tangents; the outer
 jvp returns the prefix derivative as its primal, which is cached too, so
 ``u_xx`` also yields ``u_x``. One jvp gives all output components at once.
+
+Under ``jax.jit`` (training), a request for ``u`` or for a derivative along
+a single input ``j`` computes the whole *tower* ``u, D_j u, ..., D_j^k u``
+(``k`` at least 2) in one nested jvp and caches every level: XLA removes the
+levels the residual does not use, and the derivatives the residual does use
+share one forward and one backward pass, as in hand-written JAX (asking for
+``u_x`` before ``u_xx``, or ``u`` apart from its derivatives, otherwise
+costs extra passes; docs/performance.md has the measurements).
 """
 
 import contextlib
@@ -25,8 +33,9 @@ class InputDerivatives:
         self._fn = fn
         self._n_inputs = x.shape[-1]
         self._fns = {(): fn}
-        self.outputs = fn(x)
-        self._cache = {(): self.outputs}
+        self.outputs = fn(x)  # under jit, unused when a tower gives u (XLA drops it)
+        self._towers = isinstance(x, jax.core.Tracer)
+        self._cache = {} if self._towers else {(): self.outputs}
         self.passes = 0  # derivative passes run, for tests of the cache
 
     def _tangent(self, j):
@@ -43,7 +52,31 @@ class InputDerivatives:
             self._fns[index] = f
         return self._fns[index]
 
+    def _tower(self, j, order):
+        """Caches ``(u, D_j u, ..., D_j^order u)``, from ``order`` nested
+        jvps along ``e_j`` (each level's primal outputs are the previous
+        level's values)."""
+        e = self._tangent(j)
+
+        def lift(h):
+            def lifted(z):
+                values, tangents = jax.jvp(h, (z,), (e,))
+                return values + (tangents[-1],)
+
+            return lifted
+
+        def h(z):
+            return (self._fn(z),)
+
+        for _ in range(order):
+            h = lift(h)
+        self.passes += order
+        for m, value in enumerate(h(self.x)):
+            self._cache.setdefault((j,) * m, value)
+
     def _full(self, index):
+        if index not in self._cache and self._towers and len(set(index)) <= 1:
+            self._tower(index[0] if index else 0, max(len(index), 2))
         if index not in self._cache:
             parent = self._function(index[:-1])
             primal, tangent = jax.jvp(
