@@ -35,6 +35,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pinn._validation import non_negative as _non_negative
+from keras_pinn._validation import positive_int as _positive_int
 from keras_pinn.conditions import Residual
 from keras_pinn.domains import SAMPLERS
 
@@ -330,17 +332,3 @@ class RAD(_Adaptive):
         config = self._base_config()
         config.update(n_collocation=self.n_collocation, k=self.k, c=self.c)
         return config
-
-
-def _positive_int(n, argument):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"`{argument}` must be a positive integer. Received: {argument}={n!r}")
-    return int(n)
-
-
-def _non_negative(value, argument):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
-        math.isfinite(value) and value >= 0
-    ):
-        raise ValueError(f"`{argument}` must be a finite number >= 0. Received: {argument}={value!r}")
-    return float(value)

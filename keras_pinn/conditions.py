@@ -18,6 +18,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pinn._validation import positive_int
 from keras_pinn.domains import SAMPLERS, Box, SpaceTime
 
 __all__ = [
@@ -57,14 +58,6 @@ def _first_bad_row(mask, points):
     return f"{int(mask.sum())} point(s) off it, first at row {i}: {np.asarray(points)[i].tolist()}"
 
 
-def _check_points_count(n_points):
-    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 1:
-        raise ValueError(
-            f"`n_points` must be a positive integer. Received: n_points={n_points!r}"
-        )
-    return int(n_points)
-
-
 class Condition:
     """Base class of the loss terms: ``weight * mean(residual ** 2)``.
 
@@ -94,7 +87,7 @@ class Condition:
         weight: float = 1.0,
         resample: bool = True,
     ):
-        self.n_points = _check_points_count(n_points)
+        self.n_points = positive_int(n_points, "n_points")
         self.points = None if points is None else _float_array(points, "points")
         if sampler not in SAMPLERS:
             raise ValueError(f"Unknown sampler: expected one of {SAMPLERS}. Received: sampler={sampler!r}")

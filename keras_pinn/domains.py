@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
+from keras_pinn._validation import positive_int
+
 __all__ = ["Box", "Interval", "SpaceTime", "SAMPLERS", "sample_unit_cube"]
 
 SAMPLERS = ("uniform", "lhs", "sobol", "grid")
@@ -23,14 +25,6 @@ def _rng(seed):
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(seed)
-
-
-def _check_count(n, argument="n"):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(
-            f"`{argument}` must be a positive integer. Received: {argument}={n!r}"
-        )
-    return int(n)
 
 
 def sample_unit_cube(n: int, dim: int, method: str = "uniform", seed=None) -> np.ndarray:
@@ -45,7 +39,7 @@ def sample_unit_cube(n: int, dim: int, method: str = "uniform", seed=None) -> np
             grid including the faces).
         seed: int, ``numpy.random.Generator`` or None.
     """
-    n = _check_count(n)
+    n = positive_int(n, "n")
     if method not in SAMPLERS:
         raise ValueError(
             f"Unknown sampler: expected one of {SAMPLERS}. Received: "
@@ -239,7 +233,7 @@ class Box:
             seed: int, ``numpy.random.Generator`` or None.
             return_normals: also return the ``(n, dim)`` outward unit normals.
         """
-        n = _check_count(n)
+        n = positive_int(n, "n")
         if isinstance(faces, str):
             faces = [faces]
         faces = list(self.faces if faces is None else faces)

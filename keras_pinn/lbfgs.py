@@ -31,6 +31,8 @@ import numpy as np
 from keras import ops
 
 from keras_pinn import backend as _backend
+from keras_pinn._validation import non_negative as _check_tolerance
+from keras_pinn._validation import positive_int as _check_int
 
 __all__ = ["LBFGS", "LBFGSResult", "fit_lbfgs", "minimize"]
 
@@ -525,13 +527,3 @@ def fit_lbfgs(
     if verbose:
         print(f"L-BFGS: {solver.message} after {solver.iterations} iterations, {solver.evaluations} evaluations.")
     return history
-
-
-def _check_int(value, argument):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{argument}` must be a positive integer. Received: {argument}={value!r}")
-
-
-def _check_tolerance(value, argument):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not value >= 0 or not math.isfinite(value):
-        raise ValueError(f"`{argument}` must be a finite number >= 0. Received: {argument}={value!r}")

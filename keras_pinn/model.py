@@ -12,6 +12,7 @@ from keras import ops
 from keras_pinn import backend as _backend
 from keras_pinn import balancing as _balancing
 from keras_pinn import distribution as _distribution
+from keras_pinn._validation import positive_int as _positive
 from keras_pinn.conditions import Condition, Residual
 from keras_pinn.diff import Derivatives
 from keras_pinn.domains import SAMPLERS, Box
@@ -624,10 +625,6 @@ def _check_parameters(parameters):
     return checked
 
 
-def _positive(n, argument):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"`{argument}` must be a positive integer. Received: {argument}={n!r}")
-    return int(n)
 
 
 def _name_terms(terms):
