@@ -1,17 +1,10 @@
 """Proposed changes to keras_pinn/model.py and keras_pinn/backend/, applied as
 monkeypatches so the benchmarks can measure them before they are merged.
 
-Each patch is the runtime form of a diff given in docs/performance.md:
+Each patch is the runtime form of a diff given in docs/performance.md (a
+fourth, ``jax_towers``, derivative towers under jit, is now in the library:
+``keras_pinn/backend/jax_backend.py``):
 
-* ``jax_towers``: the JAX derivative engine answers each request from
-  *directional towers* when traced (under ``jax.jit``, i.e. in training): a
-  request along input ``j`` computes ``u, D_j u, D_j^2 u`` (at least order
-  2) with one nested ``jax.jvp`` and caches all of them; the primal ``u`` is
-  taken from the first tower instead of a separate forward pass. XLA drops
-  whatever the residual does not use, so the speculation is free under jit;
-  in eager mode the engine behaves as before. Residuals that ask for ``u_x``
-  before ``u_xx`` (Burgers) or for ``u`` after its derivatives (Helmholtz)
-  then cost what a hand-written nested jvp costs.
 * ``compile``: ``PINNModel.compile`` defaults ``jit_compile`` to True on
   TensorFlow when every layer supports XLA (Keras's ``"auto"`` turns XLA off
   on CPU-only TensorFlow; JAX always compiles), and accepts
@@ -30,8 +23,9 @@ Each patch is the runtime form of a diff given in docs/performance.md:
   (large temporaries come from fresh ``mmap``-ed pages at every call).
 * ``tf_direct``: on TensorFlow, ``fit`` calls the compiled (XLA) train step
   directly from Python, one call per step, instead of from Keras's outer
-  ``tf.function`` over the dataset iterator. (No saved benchmark isolates
-  its effect; see docs/performance.md.)
+  ``tf.function`` over the dataset iterator. Measured slower than without
+  it on all three problems on 2026-11-29 (docs/performance.md), so it is
+  withdrawn; kept here so that run can be reproduced.
 * ``fast``: all of them.
 
 Usage: ``patches.apply("fast")`` before building the model (keras_pinn_bench.py
@@ -44,61 +38,7 @@ from __future__ import annotations
 
 import os
 
-PATCHES = ("jax_towers", "compile", "jax_fused", "tf_direct", "fast")
-
-
-def _jax_engine():
-    import jax
-    import jax.numpy as jnp
-
-    from keras_pinn.backend import jax_backend
-
-    base = jax_backend.InputDerivatives
-
-    class InputDerivatives(base):
-        """``jax_backend.InputDerivatives`` with directional towers under jit."""
-
-        def __init__(self, fn, x):
-            super().__init__(fn, x)
-            self._speculate = isinstance(x, jax.core.Tracer)
-            if self._speculate:
-                del self._cache[()]  # the primal comes from the first tower
-
-        def _tower(self, j, order):
-            """``(u, D_j u, ..., D_j^order u)`` by ``order`` nested jvps along
-            ``e_j``; each level's primal outputs are the previous level's."""
-            e = self._tangent(j)
-
-            def lift(h):
-                def lifted(z):
-                    values, tangents = jax.jvp(h, (z,), (e,))
-                    return values + (tangents[-1],)
-
-                return lifted
-
-            h = lambda z: (self._fn(z),)  # noqa: E731
-            for _ in range(order):
-                h = lift(h)
-            self.passes += order
-            for m, value in enumerate(h(self.x)):
-                self._cache.setdefault((j,) * m, value)
-
-        def _full(self, index):
-            if index in self._cache:
-                return self._cache[index]
-            if self._speculate and (not index or len(set(index)) == 1):
-                self._tower(index[0] if index else 0, max(len(index), 2))
-                return self._cache[index]
-            if not index:
-                self._cache[()] = self.outputs
-                return self.outputs
-            return super()._full(index)
-
-        def partial(self, component, index):
-            return self._full(index)[:, component : component + 1]
-
-    del jnp
-    return InputDerivatives
+PATCHES = ("compile", "jax_fused", "tf_direct", "fast")
 
 
 def _fused_train_function(model):
@@ -160,12 +100,9 @@ def apply(name: str = "fast"):
         raise ValueError(f"Unknown patch {name!r}: expected one of {PATCHES}")
     import keras
 
-    import keras_pinn.backend as kb
     from keras_pinn.model import PINNModel
 
     backend = keras.backend.backend()
-    if name in ("jax_towers", "fast") and backend == "jax":
-        kb.InputDerivatives = _jax_engine()
     if name in ("jax_fused", "fast") and backend == "jax" and not getattr(PINNModel.make_train_function, "_patched", False):
         make = PINNModel.make_train_function
 

@@ -3,8 +3,10 @@
 256; Burgers, 3 hidden layers, 2,540 points), per backend.
 
 keras-pinn's fast path is measured (``kp.layers.MLP`` with the layout
-chosen per backend, the proposed ``PINNModel.compile`` defaults, and on JAX
-the proposed derivative engine; see patches.py), through ``model.fit``. One
+chosen per backend and the proposed ``PINNModel.compile`` defaults, see
+patches.py; on JAX the derivative towers, which were a proposed patch when
+docs/performance/scaling.json was measured and are now in the library),
+through ``model.fit``. One
 subprocess per backend; few steps per point to keep it affordable.
 
     python benchmarks/scaling.py            # writes docs/performance/scaling.json and .png
