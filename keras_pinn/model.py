@@ -625,8 +625,6 @@ def _check_parameters(parameters):
     return checked
 
 
-
-
 def _name_terms(terms):
     seen = {}
     for t in terms:
