@@ -195,6 +195,7 @@ MALLOC_TUNED = {
     "MALLOC_MMAP_THRESHOLD_": str(1 << 30),
     "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
     "MALLOC_TOP_PAD_": str(1 << 28),
+    "MALLOC_ARENA_MAX": "1",  # since 2026-11-29 (docs/performance.md)
 }
 
 

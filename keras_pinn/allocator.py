@@ -9,13 +9,24 @@ hand-written JAX, TensorFlow and PyTorch loops and DeepXDE 1.1x to 3.4x
 slower on 10,000 points than these settings. Raising the mmap and trim
 thresholds keeps the memory in the process and reuses it.
 
+The compiled step's worker threads (XLA's, on JAX and TensorFlow) allocate
+from glibc's per-thread arenas, whose heaps are trimmed back to the OS
+regardless of those thresholds: on JAX, with one training step per compiled
+call, this still faulted in about 100 MB of fresh pages per step on the
+Helmholtz problem (2.2 million page faults in 90 steps). One arena for the
+whole process (``arena_max=1``) removes that: the hand-written JAX loop went
+from 10.8 to 20.1 steps/s and keras-pinn from 11.3 to 23.2 (2026-11-29,
+docs/performance.md).
+
 Either set, before Python starts::
 
-    export MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456
+    export MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456 MALLOC_ARENA_MAX=1
 
-or call :func:`tune_malloc` once, early (before training). It changes the
-whole process (memory freed by it stays reserved for reuse, so peak RSS
-can grow), which is why keras-pinn does not do it on import.
+or call :func:`tune_malloc` once, early (before training; the arena limit
+only applies to threads that have not allocated yet, so before the first
+computation is best). It changes the whole process (memory freed by it
+stays reserved for reuse, so peak RSS can grow, and all threads share one
+allocator lock), which is why keras-pinn does not do it on import.
 """
 
 from __future__ import annotations
@@ -28,18 +39,22 @@ import sys
 __all__ = ["ENVIRONMENT", "tune_malloc"]
 
 # mallopt parameter numbers from glibc's malloc.h
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -2, -3, -8
 
 #: The equivalent environment variables (read by glibc at process start).
 ENVIRONMENT = {
     "MALLOC_MMAP_THRESHOLD_": str(1 << 30),
     "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
     "MALLOC_TOP_PAD_": str(1 << 28),
+    "MALLOC_ARENA_MAX": "1",
 }
 
 
-def tune_malloc(mmap_threshold: int = 1 << 30, trim_threshold: int = 1 << 30, top_pad: int = 1 << 28) -> bool:
-    """Raises glibc malloc's mmap threshold, trim threshold and top pad.
+def tune_malloc(
+    mmap_threshold: int = 1 << 30, trim_threshold: int = 1 << 30, top_pad: int = 1 << 28, arena_max: int = 1
+) -> bool:
+    """Raises glibc malloc's mmap threshold, trim threshold and top pad, and
+    limits it to ``arena_max`` arenas.
 
     The defaults are the values measured in docs/performance.md (the same as
     :data:`ENVIRONMENT`); glibc may ignore a value it deems too large.
@@ -49,6 +64,8 @@ def tune_malloc(mmap_threshold: int = 1 << 30, trim_threshold: int = 1 << 30, to
         trim_threshold: free memory at the top of the heap kept before
             trimming it back to the OS.
         top_pad: extra memory requested from the OS at each heap growth.
+        arena_max: most malloc arenas (1: every thread allocates from the
+            main heap; 0: glibc's default, 8 per core).
 
     Returns:
         True when applied, False where the C library is not glibc (macOS,
@@ -61,7 +78,10 @@ def tune_malloc(mmap_threshold: int = 1 << 30, trim_threshold: int = 1 << 30, to
     tune_malloc()          # once, before model.fit
     ```
     """
-    for value, name in ((mmap_threshold, "mmap_threshold"), (trim_threshold, "trim_threshold"), (top_pad, "top_pad")):
+    for value, name in (
+        (mmap_threshold, "mmap_threshold"), (trim_threshold, "trim_threshold"), (top_pad, "top_pad"),
+        (arena_max, "arena_max"),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"`{name}` must be an integer >= 0. Received: {name}={value!r}")
     if not sys.platform.startswith("linux"):
@@ -76,6 +96,7 @@ def tune_malloc(mmap_threshold: int = 1 << 30, trim_threshold: int = 1 << 30, to
     ok = mallopt(_M_MMAP_THRESHOLD, min(mmap_threshold, clamp))
     ok &= mallopt(_M_TRIM_THRESHOLD, min(trim_threshold, clamp))
     ok &= mallopt(_M_TOP_PAD, min(top_pad, clamp))
+    ok &= mallopt(_M_ARENA_MAX, min(arena_max, clamp))
     return bool(ok)
 
 
