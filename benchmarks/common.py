@@ -195,15 +195,17 @@ MALLOC_TUNED = {
     "MALLOC_MMAP_THRESHOLD_": str(1 << 30),
     "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
     "MALLOC_TOP_PAD_": str(1 << 28),
-    "MALLOC_ARENA_MAX": "1",  # since 2026-11-29 (docs/performance.md)
 }
+#: ``--malloc tuned-arena``: also one malloc arena (``tune_malloc(arena_max=1)``).
+#: compare-2026-11-29-arena.json was run with these, under the name "tuned".
+MALLOC_MODES = {"default": {}, "tuned": MALLOC_TUNED, "tuned-arena": {**MALLOC_TUNED, "MALLOC_ARENA_MAX": "1"}}
 
 
 def malloc_env(mode: str) -> dict:
-    """Environment variables for ``--malloc default|tuned``."""
-    if mode not in ("default", "tuned"):
-        raise ValueError(f"--malloc must be 'default' or 'tuned'. Received: {mode!r}")
-    return dict(MALLOC_TUNED) if mode == "tuned" else {}
+    """Environment variables for ``--malloc default|tuned|tuned-arena``."""
+    if mode not in MALLOC_MODES:
+        raise ValueError(f"--malloc must be one of {sorted(MALLOC_MODES)}. Received: {mode!r}")
+    return dict(MALLOC_MODES[mode])
 
 
 def add_common_arguments(parser):

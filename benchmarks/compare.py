@@ -307,7 +307,7 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--threads", type=int, default=1, help="PyTorch intra-op threads (all PyTorch runs)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per subprocess")
-    parser.add_argument("--malloc", default="tuned", choices=["tuned", "default"],
+    parser.add_argument("--malloc", default="tuned", choices=sorted(common.MALLOC_MODES),
                         help="glibc malloc settings of every subprocess (tuned: see keras_pinn/allocator.py)")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "performance", "compare"),
                         help="writes OUT.json and OUT.png")

@@ -257,7 +257,7 @@ def main(argv=None):
     parser.add_argument("--orders", default="1,2,4")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=0.25, help="length of one timed window")
-    parser.add_argument("--malloc", default="tuned", choices=["tuned", "default"],
+    parser.add_argument("--malloc", default="tuned", choices=sorted(common.MALLOC_MODES),
                         help="glibc malloc settings of the subprocesses (see keras_pinn/allocator.py)")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch intra-op threads")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "performance", "derivative_orders"))

@@ -84,7 +84,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--windows", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=1.0)
-    parser.add_argument("--malloc", default="tuned", choices=["tuned", "default"],
+    parser.add_argument("--malloc", default="tuned", choices=sorted(common.MALLOC_MODES),
                         help="glibc malloc settings of the subprocesses (see keras_pinn/allocator.py)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "performance", "options.json"))

@@ -87,7 +87,7 @@ def main(argv=None):
     parser.add_argument("--widths", default=None, help="comma-separated hidden widths")
     parser.add_argument("--windows", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--malloc", default="tuned", choices=["tuned", "default"],
+    parser.add_argument("--malloc", default="tuned", choices=sorted(common.MALLOC_MODES),
                         help="glibc malloc settings of the subprocesses (see keras_pinn/allocator.py)")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch intra-op threads")
     parser.add_argument("--patch", default="fast", help="patches.py patch to apply (default: fast)")

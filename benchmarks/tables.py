@@ -5,6 +5,7 @@
     python benchmarks/tables.py scaling docs/performance/scaling.json
     python benchmarks/tables.py options docs/performance/options.json
     python benchmarks/tables.py malloc docs/performance/compare-glibc-default.json docs/performance/compare.json
+    python benchmarks/tables.py malloc docs/performance/compare-2026-11-29.json docs/performance/compare-2026-11-29-arena.json all
 """
 
 from __future__ import annotations
@@ -74,21 +75,28 @@ def tables_options(d):
                   f"| {r['best_window_steps_per_s']:.1f} | {r['cpu_ms_per_step']:.2f} |")
 
 
+def _malloc_name(run):
+    """``default``, or the malloc variables a compare run set."""
+    env = run.get("malloc", {}).get("environment") or {}
+    return "glibc defaults" if not env else "+".join(k.strip("_").replace("MALLOC_", "").lower() for k in env)
+
+
 def tables_malloc(base, tuned, problem="raissi"):
-    """Steps/s of the same rows in two compare runs (glibc's malloc defaults
-    against the tuned settings), for one problem."""
-    print(f"{problem}: `{base['command']}` with malloc {base.get('malloc', {}).get('mode')} ({base['date']}, load "
-          f"average {base['machine']['load_average']} at start) against malloc {tuned.get('malloc', {}).get('mode')} "
+    """Steps/s of the same rows in two compare runs with different malloc
+    settings, for one problem (or ``all``)."""
+    a, b = _malloc_name(base), _malloc_name(tuned)
+    print(f"{problem}: `{base['command']}` with malloc {a} ({base['date']}, load "
+          f"average {base['machine']['load_average']} at start) against malloc {b} "
           f"({tuned['date']}, load average {tuned['machine']['load_average']} at start)\n")
-    print("| backend | implementation | configuration | steps/s, malloc default | steps/s, malloc tuned | tuned / default |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"| problem | backend | implementation | configuration | steps/s, {a} | steps/s, {b} | ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     key = lambda r: (r["problem"], r["backend"], r["implementation"], r["label"])  # noqa: E731
     after = {key(r): r for r in tuned["rows"] if "steps_per_s" in r}
     for r in base["rows"]:
         t = after.get(key(r))
-        if r["problem"] != problem or "steps_per_s" not in r or t is None:
+        if problem not in ("all", r["problem"]) or "steps_per_s" not in r or t is None:
             continue
-        print(f"| {r['backend']} | {r['implementation']} | {r['label']} | {r['steps_per_s']:.1f} "
+        print(f"| {r['problem']} | {r['backend']} | {r['implementation']} | {r['label']} | {r['steps_per_s']:.1f} "
               f"| {t['steps_per_s']:.1f} | {t['steps_per_s'] / r['steps_per_s']:.2f} |")
 
 
@@ -101,6 +109,8 @@ if __name__ == "__main__":
     kind, paths = (sys.argv[1:2] or [None])[0], sys.argv[2:]
     tables = {"compare": tables_compare, "orders": tables_orders, "scaling": tables_scaling,
               "options": tables_options, "malloc": tables_malloc}
+    extra = paths[2:3] if kind == "malloc" else []  # malloc: an optional problem name or "all"
+    paths = paths[:2] if kind == "malloc" else paths
     if kind not in tables or len(paths) != (2 if kind == "malloc" else 1):
         sys.exit(__doc__)
-    tables[kind](*[_load(p) for p in paths])
+    tables[kind](*[_load(p) for p in paths], *extra)

@@ -14,13 +14,16 @@ from glibc's per-thread arenas, whose heaps are trimmed back to the OS
 regardless of those thresholds: on JAX, with one training step per compiled
 call, this still faulted in about 100 MB of fresh pages per step on the
 Helmholtz problem (2.2 million page faults in 90 steps). One arena for the
-whole process (``arena_max=1``) removes that: the hand-written JAX loop went
-from 10.8 to 20.1 steps/s and keras-pinn from 11.3 to 23.2 (2026-11-29,
-docs/performance.md).
+whole process (``tune_malloc(arena_max=1)``, or ``MALLOC_ARENA_MAX=1``)
+removes that: there the hand-written JAX loop went from 10.8 to 20.1
+steps/s and keras-pinn from 11.3 to 23.2. It is not the default because it
+was not a win everywhere: in the comparison run with it, keras-pinn on the
+two smaller problems and on TensorFlow was slower than in the run without it
+(docs/performance.md, "One malloc arena").
 
 Either set, before Python starts::
 
-    export MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456 MALLOC_ARENA_MAX=1
+    export MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456
 
 or call :func:`tune_malloc` once, early (before training; the arena limit
 only applies to threads that have not allocated yet, so before the first
@@ -46,15 +49,14 @@ ENVIRONMENT = {
     "MALLOC_MMAP_THRESHOLD_": str(1 << 30),
     "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
     "MALLOC_TOP_PAD_": str(1 << 28),
-    "MALLOC_ARENA_MAX": "1",
 }
 
 
 def tune_malloc(
-    mmap_threshold: int = 1 << 30, trim_threshold: int = 1 << 30, top_pad: int = 1 << 28, arena_max: int = 1
+    mmap_threshold: int = 1 << 30, trim_threshold: int = 1 << 30, top_pad: int = 1 << 28, arena_max: int = 0
 ) -> bool:
     """Raises glibc malloc's mmap threshold, trim threshold and top pad, and
-    limits it to ``arena_max`` arenas.
+    optionally limits it to ``arena_max`` arenas.
 
     The defaults are the values measured in docs/performance.md (the same as
     :data:`ENVIRONMENT`); glibc may ignore a value it deems too large.
@@ -64,8 +66,10 @@ def tune_malloc(
         trim_threshold: free memory at the top of the heap kept before
             trimming it back to the OS.
         top_pad: extra memory requested from the OS at each heap growth.
-        arena_max: most malloc arenas (1: every thread allocates from the
-            main heap; 0: glibc's default, 8 per core).
+        arena_max: most malloc arenas: 0 (the default) leaves glibc's
+            (8 per core); 1 makes every thread allocate from the main heap,
+            which doubled the speed of the 10,000-point Helmholtz problem on
+            JAX but slowed smaller problems (see above).
 
     Returns:
         True when applied, False where the C library is not glibc (macOS,
@@ -96,7 +100,8 @@ def tune_malloc(
     ok = mallopt(_M_MMAP_THRESHOLD, min(mmap_threshold, clamp))
     ok &= mallopt(_M_TRIM_THRESHOLD, min(trim_threshold, clamp))
     ok &= mallopt(_M_TOP_PAD, min(top_pad, clamp))
-    ok &= mallopt(_M_ARENA_MAX, min(arena_max, clamp))
+    if arena_max:
+        ok &= mallopt(_M_ARENA_MAX, min(arena_max, clamp))
     return bool(ok)
 
 
