@@ -84,6 +84,9 @@ def _malloc_name(run):
 def tables_malloc(base, tuned, problem="raissi"):
     """Steps/s of the same rows in two compare runs with different malloc
     settings, for one problem (or ``all``)."""
+    problems = sorted({r["problem"] for r in base["rows"]})
+    if problem != "all" and problem not in problems:
+        sys.exit(f"Unknown problem: expected 'all' or one of {problems}. Received: problem={problem!r}")
     a, b = _malloc_name(base), _malloc_name(tuned)
     print(f"{problem}: `{base['command']}` with malloc {a} ({base['date']}, load "
           f"average {base['machine']['load_average']} at start) against malloc {b} "
