@@ -10,9 +10,11 @@ warm-up, compile excluded) and peak memory (ru_maxrss) of:
   of ``Dense``, ``model.compile(optimizer)``); today's fast path
   (``kp.layers.MLP`` and the public compile options that pay on each
   backend: ``steps_per_execution=32`` on JAX and TensorFlow,
-  ``jit_compile=True`` on TensorFlow); and the fast path with the proposed
-  changes to model.py and the JAX backend applied (patches.py ``fast``),
-  where the user code is the same on every backend;
+  ``jit_compile=True`` on TensorFlow and PyTorch; the same code on every
+  backend, as PyTorch runs ``steps_per_execution`` as 1); the same with
+  ``derivative_method="autodiff"`` instead of the default Taylor mode; and,
+  with ``--proposed``, the fast path with the proposed changes to model.py
+  and the JAX backend applied (patches.py ``fast``);
 * DeepXDE on the same problem and backend, when a Python with DeepXDE is
   given (``--deepxde-python``) or DeepXDE is importable here;
 
@@ -61,18 +63,30 @@ HANDWRITTEN = {
 }
 SCRIPT = {"jax": "handwritten_jax.py", "tensorflow": "handwritten_tf.py", "torch": "handwritten_torch.py"}
 
-#: [(label, arguments per backend)] of the keras-pinn configurations.
+#: [(label, arguments per backend)] of the keras-pinn configurations. Every
+#: row uses the library's default derivative method ("auto": Taylor mode for
+#: these networks) except the "autodiff" one, which shows what Taylor mode
+#: buys in the same run. PyTorch's fast path adds jit_compile=True
+#: (torch.compile), which Taylor mode makes possible (no double backward);
+#: with autodiff it cannot compile, so that row runs eager.
 KERAS_PINN = [
     ("as shipped: Sequential(Dense), compile(optimizer)", {b: ["--network", "dense"] for b in BACKENDS}),
+    ("fast path with autodiff derivatives (derivative_method='autodiff')", {
+        "jax": ["--network", "mlp", "--steps-per-execution", "32", "--derivative-method", "autodiff"],
+        "tensorflow": ["--network", "mlp", "--steps-per-execution", "32", "--jit-compile", "true",
+                       "--derivative-method", "autodiff"],
+        "torch": ["--network", "mlp", "--derivative-method", "autodiff"],
+    }),
     ("today's fast path: MLP + public compile options", {
         "jax": ["--network", "mlp", "--steps-per-execution", "32"],
         "tensorflow": ["--network", "mlp", "--steps-per-execution", "32", "--jit-compile", "true"],
-        "torch": ["--network", "mlp"],
+        "torch": ["--network", "mlp", "--steps-per-execution", "32", "--jit-compile", "true"],
     }),
-    ("fast path + proposed diffs (patches.py)",
-     {b: ["--network", "mlp", "--steps-per-execution", "32", "--patch", "fast"] for b in BACKENDS}),
 ]
-TODAY, PROPOSED = KERAS_PINN[1][0], KERAS_PINN[2][0]
+#: The proposed, unapplied diffs (patches.py), measured with --proposed.
+PROPOSED_ROW = ("fast path + proposed diffs (patches.py)",
+                {b: ["--network", "mlp", "--steps-per-execution", "32", "--patch", "fast"] for b in BACKENDS})
+AUTODIFF, TODAY, PROPOSED = KERAS_PINN[1][0], KERAS_PINN[2][0], PROPOSED_ROW[0]
 
 
 def find_deepxde(python: str | None):
@@ -122,7 +136,7 @@ def plan(args, dde_python):
                     cmd=[sys.executable, os.path.join(HERE, SCRIPT[backend]), "--problem", problem]
                     + extra + timing + threads,
                 ))
-            for label, extras in KERAS_PINN:
+            for label, extras in KERAS_PINN + ([PROPOSED_ROW] if args.proposed else []):
                 runs.append(dict(
                     problem=problem, backend=backend, implementation="keras-pinn", label=label, env=env,
                     cmd=[sys.executable, os.path.join(HERE, "keras_pinn_bench.py"), "--problem", problem]
@@ -270,11 +284,14 @@ def plot(rows, path):
         ("best hand-written", lambda g: max((r for r in g if r["implementation"] == "handwritten"),
                                             key=lambda r: r["steps_per_s"], default=None)),
         ("keras-pinn as shipped", lambda g: next((r for r in g if r["label"] == KERAS_PINN[0][0]), None)),
+        ("keras-pinn fast path, autodiff", lambda g: next((r for r in g if r["label"] == AUTODIFF), None)),
         ("keras-pinn today's fast path", lambda g: next((r for r in g if r["label"] == TODAY), None)),
         ("keras-pinn + proposed diffs", lambda g: next((r for r in g if r["label"] == PROPOSED), None)),
         ("DeepXDE", lambda g: next((r for r in g if r["implementation"] == "deepxde"), None)),
     ]
-    colors = ["#555555", "#c6dbef", "#6baed6", "#08519c", "#e6550d"]
+    colors = ["#555555", "#c6dbef", "#9ecae1", "#3182bd", "#08519c", "#e6550d"]
+    kept = [k for k, (_, pick) in enumerate(series) if pick(rows) is not None]
+    series, colors = [series[k] for k in kept], [colors[k] for k in kept]
     for ax, problem in zip(axes[0], problems):
         backends = list(dict.fromkeys(r["backend"] for r in rows if r["problem"] == problem))
         width = 0.8 / len(series)
@@ -302,6 +319,8 @@ def main(argv=None):
     parser.add_argument("--deepxde-python", default=os.environ.get("DEEPXDE_PYTHON"),
                         help="a Python with DeepXDE installed (default: this one, if it has it)")
     parser.add_argument("--no-deepxde", action="store_true")
+    parser.add_argument("--proposed", action="store_true",
+                        help="also measure the fast path with the proposed diffs of patches.py")
     parser.add_argument("--rounds", type=int, default=1, help="repeat every run this many times, interleaved")
     parser.add_argument("--windows", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)

@@ -28,7 +28,7 @@ def _bool(value):
     return {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}[value.lower()]
 
 
-def build(spec, network="mlp", layout="auto", seed=0):
+def build(spec, network="mlp", layout="auto", seed=0, derivative_method="auto"):
     """The :class:`keras_pinn.PINNModel` of ``spec`` with the shared points
     and initial weights."""
     import keras
@@ -61,7 +61,8 @@ def build(spec, network="mlp", layout="auto", seed=0):
         domain = kp.Box([-1.0, -1.0], [1.0, 1.0], names=("x", "y"))
         pde = HelmholtzResidual(**common.HELMHOLTZ)
         conditions = [kp.DirichletBC(0.0, points=pts["bc"], name="bc")]
-    model = kp.PINNModel(net, domain, pde, conditions=conditions, n_collocation=spec["n_pde"], seed=seed)
+    model = kp.PINNModel(net, domain, pde, conditions=conditions, n_collocation=spec["n_pde"], seed=seed,
+                         derivative_method=derivative_method)
     model.set_points("pde", pts["pde"])
     return model
 
@@ -94,12 +95,12 @@ class _Clock:
 
 
 def measure(spec, network="mlp", layout="auto", jit_compile="auto", steps_per_execution=None,
-            windows=6, seconds=2.0, steps=None, evaluate=True):
+            windows=6, seconds=2.0, steps=None, evaluate=True, derivative_method="auto"):
     """Builds, compiles and times keras-pinn on ``spec``; returns the result dict."""
     import keras
     import numpy as np
 
-    model = build(spec, network, layout)
+    model = build(spec, network, layout, derivative_method=derivative_method)
     compile_kwargs = {"optimizer": keras.optimizers.Adam(1e-3)}
     if steps_per_execution is not None:
         compile_kwargs["steps_per_execution"] = steps_per_execution
@@ -127,7 +128,8 @@ def measure(spec, network="mlp", layout="auto", jit_compile="auto", steps_per_ex
     layout = getattr(layer, "resolved_layout", "points_features")
     result.update(
         network=network, layout=layout, jit_compile=bool(model.jit_compile), steps_per_execution=spe,
-        n_pde=spec["n_pde"], width=spec["widths"][0],
+        n_pde=spec["n_pde"], width=spec["widths"][0], derivative_method=derivative_method,
+        taylor=model.resolved_derivative_method == "taylor",
         initial_loss=None if initial is None else float(initial),
         loss=float(np.asarray(history.history["loss"][-1])),
     )
@@ -165,6 +167,8 @@ def main(argv=None):
                         help="activation layout of --network mlp")
     parser.add_argument("--jit-compile", default="auto", help="model.compile(jit_compile=...): auto, true, false")
     parser.add_argument("--steps-per-execution", type=int, default=None)
+    parser.add_argument("--derivative-method", default="auto", choices=["auto", "autodiff", "taylor"],
+                        help="PINNModel(derivative_method=...)")
     parser.add_argument("--patch", default=None, help="name of a monkeypatch in benchmarks/patches.py to apply")
     args = parser.parse_args(argv)
 
@@ -181,13 +185,15 @@ def main(argv=None):
         patches.apply(args.patch)
     spec = common.problem(args.problem, args.n_pde, args.width)
     result = measure(spec, args.network, args.layout, _bool(args.jit_compile), args.steps_per_execution,
-                     args.windows, args.seconds, args.steps)
+                     args.windows, args.seconds, args.steps, derivative_method=args.derivative_method)
     backend = keras.backend.backend()
     result.update(
         implementation="keras-pinn", framework=backend, backend=backend, problem=args.problem,
         variant=f"{args.network}, layout={result['layout']}, jit_compile={result['jit_compile']}, "
-        f"steps_per_execution={result['steps_per_execution']}" + (f", patch={args.patch}" if args.patch else ""),
-        loop="model.fit", derivative_mode=kp.backend.DERIVATIVE_MODE,
+        f"steps_per_execution={result['steps_per_execution']}, derivatives={'taylor' if result['taylor'] else 'autodiff'}"
+        + (f", patch={args.patch}" if args.patch else ""),
+        loop="model.fit",
+        derivative_mode="taylor (keras_pinn.taylor)" if result["taylor"] else kp.backend.DERIVATIVE_MODE,
         versions=versions(), torch_threads=threads,
     )
     common.report(result, args.json)

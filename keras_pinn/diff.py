@@ -14,8 +14,12 @@ import keras
 from keras import ops
 
 from keras_pinn import backend as _backend
+from keras_pinn import taylor as _taylor
 
-__all__ = ["Derivatives", "DerivativesBase", "derivatives"]
+__all__ = ["METHODS", "Derivatives", "DerivativesBase", "derivatives"]
+
+#: The ``method`` values :class:`Derivatives` accepts.
+METHODS = ("auto", "autodiff", "taylor")
 
 
 def _resolve(value, names, what, argument):
@@ -172,6 +176,15 @@ class Derivatives(DerivativesBase):
             ``("u",)`` for one output, ``("u0", "u1", ...)`` otherwise.
         params: optional mapping of named PDE coefficients, exposed as
             ``d.params`` to residual functions.
+        method: ``"autodiff"`` (the backend's automatic differentiation,
+            nested as above), ``"taylor"`` (Taylor mode: derivatives along
+            each coordinate pushed forward through the network in closed
+            form, :mod:`keras_pinn.taylor`; mixed partials still by
+            autodiff; ``fn`` must be a network it supports) or ``"auto"``
+            (default: Taylor mode where ``fn`` supports it and the backend
+            measured faster with it, see :data:`keras_pinn.backend.TAYLOR_BY_DEFAULT`;
+            autodiff otherwise). Both give the same derivatives up to
+            rounding.
 
     Example:
 
@@ -188,11 +201,24 @@ class Derivatives(DerivativesBase):
         input_names: Sequence[str] | None = None,
         output_names: Sequence[str] | None = None,
         params: Mapping | None = None,
+        method: str = "auto",
     ):
         if not callable(fn):
             raise TypeError(f"`fn` must be callable. Received: fn={fn!r}")
+        if method not in METHODS:
+            raise ValueError(f"`method` must be one of {METHODS}. Received: method={method!r}")
         x = _check_points(x)
-        self._engine = _backend.InputDerivatives(fn, x)
+        if method == "taylor" and not _taylor.supports(fn):
+            raise ValueError(
+                "method='taylor' needs a network Taylor mode can push derivatives through (a built "
+                "kp.layers.MLP, Dense, Activation or DomainScaler with a tanh, sigmoid, softplus, sin or "
+                f"linear activation, or a keras.Sequential of them; see keras_pinn.taylor). Received: fn={fn!r}"
+            )
+        if method == "taylor" or (method == "auto" and _backend.TAYLOR_BY_DEFAULT and _taylor.supports(fn)):
+            self._engine = _TaylorEngine(fn, x)
+        else:
+            self._engine = _backend.InputDerivatives(fn, x)
+        self.method = "taylor" if isinstance(self._engine, _TaylorEngine) else "autodiff"
         self._set_up(x, self._engine.outputs, input_names, output_names, params)
 
     @property
@@ -209,12 +235,45 @@ class Derivatives(DerivativesBase):
         return self._engine.partial(component, index)
 
 
+class _TaylorEngine:
+    """Pure partials along one coordinate by Taylor mode (every order up
+    to ``max(k, 2)`` in one push, sharing the network's values); mixed
+    partials and orders above :data:`keras_pinn.taylor.MAX_ORDER` by the
+    backend's autodiff engine, built on first need."""
+
+    def __init__(self, fn, x):
+        self.x = x
+        self._fn = fn
+        self.outputs, self._state = _taylor.primal(fn, x)
+        self._cache = {(): self.outputs}
+        self._autodiff = None
+        self.passes = 0  # derivative passes run, for tests of the cache
+
+    def partial(self, component, index):
+        if index not in self._cache:
+            if len(set(index)) > 1 or len(index) > _taylor.MAX_ORDER:
+                if self._autodiff is None:
+                    self._autodiff = _backend.InputDerivatives(self._fn, self.x)
+                return self._autodiff.partial(component, index)
+            j, order = index[0], min(max(len(index), 2), _taylor.MAX_ORDER)
+            series = _taylor.push(self._fn, self._state, _taylor.unit_series(self.x, j, order))
+            self.passes += 1
+            for m, s in enumerate(series, start=1):
+                if s is None:
+                    s = ops.zeros_like(self.outputs)
+                elif s.shape[0] == 1 and self.outputs.shape[0] != 1:
+                    s = ops.broadcast_to(s, ops.shape(self.outputs))
+                self._cache.setdefault((j,) * m, s)
+        return self._cache[index][:, component : component + 1]
+
+
 def derivatives(
     fn: Callable,
     x,
     input_names: Sequence[str] | None = None,
     output_names: Sequence[str] | None = None,
     params: Mapping | None = None,
+    method: str = "auto",
 ) -> Derivatives:
     """Returns a :class:`Derivatives` of ``fn`` at the points ``x``."""
-    return Derivatives(fn, x, input_names, output_names, params)
+    return Derivatives(fn, x, input_names, output_names, params, method)

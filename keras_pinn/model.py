@@ -12,12 +12,16 @@ from keras import ops
 from keras_pinn import backend as _backend
 from keras_pinn import balancing as _balancing
 from keras_pinn import distribution as _distribution
+from keras_pinn import taylor as _taylor
 from keras_pinn._validation import positive_int as _positive
 from keras_pinn.conditions import Condition, Residual
 from keras_pinn.diff import Derivatives
 from keras_pinn.domains import SAMPLERS, Box
 
-__all__ = ["PINNModel"]
+__all__ = ["DERIVATIVE_METHODS", "PINNModel"]
+
+#: The ``derivative_method`` values :class:`PINNModel` accepts.
+DERIVATIVE_METHODS = ("auto", "autodiff", "taylor", "finite_difference")
 
 _serialize = keras.saving.serialize_keras_object
 _deserialize = keras.saving.deserialize_keras_object
@@ -81,12 +85,20 @@ class PINNModel(keras.Model):
             ``"annealing"``, ``"softadapt"``, or a
             :class:`~keras_pinn.balancing.LossBalancer`. Adaptive weights are
             logged in History as ``<term>_weight``.
-        derivative_method: ``"autodiff"`` (exact derivatives of the network
-            with respect to its inputs, the default) or
-            ``"finite_difference"`` (central differences of the outputs on a
-            regular grid of points, for grid models such as
-            :class:`~keras_pinn.layers.GridConv`; the PDE's points must then
-            be a regular grid, e.g. ``sampler="grid"``).
+        derivative_method: how residuals get the fields' derivatives with
+            respect to the inputs. ``"auto"`` (the default): ``"taylor"``
+            where the network supports it and the backend measured faster
+            with it (:data:`keras_pinn.backend.TAYLOR_BY_DEFAULT`),
+            ``"autodiff"`` otherwise. ``"autodiff"``: exact derivatives by
+            the backend's automatic differentiation (nested). ``"taylor"``:
+            exact derivatives pushed forward through the network in closed
+            form (:mod:`keras_pinn.taylor`; a network of ``kp.layers.MLP``,
+            ``Dense``, ``Activation`` and ``DomainScaler`` layers with
+            tanh, sigmoid, softplus, sin or linear activations, and no
+            ``output_transform``). ``"finite_difference"``: central
+            differences of the outputs on a regular grid of points, for grid
+            models such as :class:`~keras_pinn.layers.GridConv`; the PDE's
+            points must then be a regular grid, e.g. ``sampler="grid"``.
         **kwargs: passed to ``keras.Model`` (e.g. ``name``).
 
     Example:
@@ -124,7 +136,7 @@ class PINNModel(keras.Model):
         output_transform: Callable | None = None,
         seed: int | None = None,
         allow_batch_normalization: bool = False,
-        derivative_method: str = "autodiff",
+        derivative_method: str = "auto",
         loss_balancing="fixed",
         **kwargs,
     ):
@@ -165,9 +177,9 @@ class PINNModel(keras.Model):
         self.output_transform = output_transform
         self.seed = seed
         self.allow_batch_normalization = bool(allow_batch_normalization)
-        if derivative_method not in ("autodiff", "finite_difference"):
+        if derivative_method not in DERIVATIVE_METHODS:
             raise ValueError(
-                "`derivative_method` must be 'autodiff' or 'finite_difference'. "
+                f"`derivative_method` must be one of {DERIVATIVE_METHODS}. "
                 f"Received: derivative_method={derivative_method!r}"
             )
         self.derivative_method = derivative_method
@@ -251,18 +263,45 @@ class PINNModel(keras.Model):
                 f"`output_names` must name the network's {m} outputs. Received: output_names={self.output_names!r}"
             )
         self._network_adds_losses = bool(self.network.losses)
+        self._taylor = self._resolve_taylor()
         for term in self.terms:
             term.bind(self.domain, self.output_names)
         self.resample_points(first=True)
         self.pde_order = self._probe_pde()
         self._check_architecture()
 
+    @property
+    def resolved_derivative_method(self) -> str:
+        """The derivative method in use: ``derivative_method``, with
+        ``"auto"`` resolved to ``"taylor"`` or ``"autodiff"``."""
+        if self.derivative_method == "finite_difference":
+            return "finite_difference"
+        return "taylor" if self._taylor else "autodiff"
+
+    def _resolve_taylor(self) -> bool:
+        """Whether input derivatives use Taylor mode (keras_pinn.taylor):
+        ``derivative_method="taylor"``, or ``"auto"`` where the network
+        supports it and the backend measured faster with it."""
+        method = self.derivative_method
+        if method in ("autodiff", "finite_difference"):
+            return False
+        supported = self.output_transform is None and not self._network_adds_losses and _taylor.supports(self.network)
+        if method == "taylor" and not supported:
+            raise ValueError(
+                "derivative_method='taylor' needs a network Taylor mode can push derivatives through "
+                "(kp.layers.MLP, Dense, Activation or DomainScaler with a tanh, sigmoid, softplus, sin or "
+                "linear activation, or a keras.Sequential of them) and no `output_transform`. "
+                f"Received: network={self.network.name!r}"
+                + (", with an output_transform" if self.output_transform is not None else "")
+            )
+        return supported and (method == "taylor" or _backend.TAYLOR_BY_DEFAULT)
+
     def _probe_pde(self):
         """Evaluates the residual once on two collocation points: checks its
         shape early and finds the PDE's order (the highest derivative it asks
         for). Returns None when there is no PDE or it cannot be probed (a
         finite-difference model needs its whole grid)."""
-        if self.pde is None or self.derivative_method != "autodiff":
+        if self.pde is None or self.derivative_method == "finite_difference":
             return None
         pde_term = self._term("pde")
         # Two points suffice for a pointwise network; a grid network needs
@@ -387,19 +426,17 @@ class PINNModel(keras.Model):
     def derivatives(self, x, training=None) -> Derivatives:
         """:class:`~keras_pinn.Derivatives` of the fields at ``x`` (or their
         finite-difference counterpart, see ``derivative_method``)."""
-        cls, grid = Derivatives, {}
+        names = {"input_names": self.domain.names, "output_names": self.output_names, "params": self.pde_parameters}
         if self.derivative_method == "finite_difference":
-            from keras_pinn.finite_difference import GridDerivatives as cls
+            from keras_pinn.finite_difference import GridDerivatives
 
-            grid = self._collocation_grid(x)
-        return cls(
-            lambda z: self._fields(z, training=training),
-            x,
-            input_names=self.domain.names,
-            output_names=self.output_names,
-            params=self.pde_parameters,
-            **grid,
-        )
+            fields = lambda z: self._fields(z, training=training)  # noqa: E731
+            return GridDerivatives(fields, x, **names, **self._collocation_grid(x))
+        if self._taylor:
+            # Taylor mode reads the network's layers directly (none of them
+            # behaves differently in training).
+            return Derivatives(self.network, x, method="taylor", **names)
+        return Derivatives(lambda z: self._fields(z, training=training), x, method="autodiff", **names)
 
     def _collocation_grid(self, x):
         """``grid_shape`` and ``spacing`` of the PDE's collocation grid, found
@@ -520,7 +557,15 @@ class PINNModel(keras.Model):
     def compile(self, optimizer="adam", **kwargs):
         """``keras.Model.compile``; the loss is the model's own, so only the
         optimizer (default Adam) and Keras options like ``jit_compile`` are
-        needed."""
+        needed.
+
+        ``steps_per_execution > 1`` is accepted on every backend, so the same
+        fast-path code runs everywhere: Keras's PyTorch trainer runs one step
+        per call and refuses more, so there it runs as 1 (the option only
+        amortises per-call work on JAX and TensorFlow)."""
+        limit = _backend.MAX_STEPS_PER_EXECUTION
+        if limit is not None and kwargs.get("steps_per_execution", 1) > limit:
+            kwargs["steps_per_execution"] = limit
         if "loss" in kwargs and kwargs["loss"] is not None:
             raise ValueError(
                 "PINNModel computes its own loss from its terms; do not pass `loss`. "

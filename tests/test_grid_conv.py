@@ -384,7 +384,7 @@ def test_pinn_model_with_grid_conv_and_autodiff_probes_the_whole_grid():
         conv_net((n, n), domain=box), box, poisson, n_collocation=n * n, sampler="grid",
         output_transform=_zero_on_unit_square, seed=0,
     )
-    assert model.derivative_method == "autodiff" and model.pde_order == 2
+    assert model.resolved_derivative_method == "autodiff" and model.pde_order == 2
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     history = model.fit(epochs=1, steps_per_epoch=2, verbose=0)
     assert np.isfinite(history.history["pde_loss"]).all()

@@ -19,6 +19,8 @@ import jax
 import jax.numpy as jnp
 
 DERIVATIVE_MODE = "forward (nested jax.jvp)"
+TAYLOR_BY_DEFAULT = True
+MAX_STEPS_PER_EXECUTION = None
 
 
 def enable_grad():

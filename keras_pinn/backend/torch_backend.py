@@ -10,6 +10,8 @@ import torch
 from keras_pinn.backend._common import ReverseModeCache
 
 DERIVATIVE_MODE = "reverse (torch.autograd.grad, create_graph=True)"
+TAYLOR_BY_DEFAULT = True
+MAX_STEPS_PER_EXECUTION = 1  # Keras's PyTorch trainer refuses more
 
 
 def enable_grad():
@@ -26,6 +28,8 @@ class InputDerivatives(ReverseModeCache):
         super().__init__(outputs, x.shape[-1])
 
     def _grad(self, target):
+        if not target.requires_grad:  # e.g. u_x of a linear map of x with frozen weights
+            return torch.zeros_like(self.x)
         with torch.enable_grad():
             (grad,) = torch.autograd.grad(
                 target.sum(), self.x, create_graph=True, allow_unused=True
