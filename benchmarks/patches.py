@@ -27,6 +27,10 @@ fourth, ``jax_towers``, derivative towers under jit, is now in the library:
   it on all three problems on 2026-11-29 (docs/performance.md), so it is
   withdrawn; kept here so that run can be reproduced.
 * ``fast``: all of them.
+* ``stepwise_feed``: not a proposal but the opposite, to measure an applied
+  change: ``fit`` feeds the points step by step through a ``PyDataset`` on
+  every backend, as before 2026-11-29 (on TensorFlow ``fit`` now feeds
+  fixed points as tensors made once, ``backend.fixed_point_dataset``).
 
 Usage: ``patches.apply("fast")`` before building the model (keras_pinn_bench.py
 ``--patch fast``), or as a pytest plugin to run the test suite with them::
@@ -38,7 +42,7 @@ from __future__ import annotations
 
 import os
 
-PATCHES = ("compile", "jax_fused", "tf_direct", "fast")
+PATCHES = ("compile", "jax_fused", "tf_direct", "fast", "stepwise_feed")
 
 
 def _fused_train_function(model):
@@ -103,6 +107,10 @@ def apply(name: str = "fast"):
     from keras_pinn.model import PINNModel
 
     backend = keras.backend.backend()
+    if name == "stepwise_feed":
+        import keras_pinn.backend
+
+        keras_pinn.backend.fixed_point_dataset = lambda batch, steps: None
     if name in ("jax_fused", "fast") and backend == "jax" and not getattr(PINNModel.make_train_function, "_patched", False):
         make = PINNModel.make_train_function
 

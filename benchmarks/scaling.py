@@ -2,12 +2,14 @@
 (1,000 to 100,000; Burgers, 3x20 tanh) and as the hidden width grows (20 to
 256; Burgers, 3 hidden layers, 2,540 points), per backend.
 
-keras-pinn's fast path is measured (``kp.layers.MLP`` with the layout
-chosen per backend and the proposed ``PINNModel.compile`` defaults, see
-patches.py; on JAX the derivative towers, which were a proposed patch when
-docs/performance/scaling.json was measured and are now in the library),
-through ``model.fit``. One
-subprocess per backend; few steps per point to keep it affordable.
+keras-pinn's fast path is measured, as the library is: ``kp.layers.MLP``
+with the layout chosen per backend, the default derivative method (Taylor
+mode for this network) and ``compile(jit_compile=True,
+steps_per_execution=32)`` (one step per call on PyTorch), through
+``model.fit``; ``--patch NAME`` applies a proposed change of patches.py on
+top. One subprocess per backend; few steps per point to keep it
+affordable. (docs/performance/scaling.json is the first run, 2026-11-28,
+with that day's patches; later runs are written with ``--out``.)
 
     python benchmarks/scaling.py            # writes docs/performance/scaling.json and .png
     python benchmarks/scaling.py --quick
@@ -37,14 +39,17 @@ def worker(args):
     if args.backend == "torch":
         common.set_torch_threads(args.threads)
     import keras_pinn_bench as kb
-    import patches
 
-    patches.apply(args.patch)
+    if args.patch:
+        import patches
+
+        patches.apply(args.patch)
     configs = [("points", n, None) for n in args.points] + [("width", None, w) for w in args.widths]
     for axis, n, w in configs:
         spec = common.problem("burgers", n_pde=n, width=w)
         try:
-            result = kb.measure(spec, "mlp", windows=args.windows, seconds=args.seconds, evaluate=False)
+            result = kb.measure(spec, "mlp", jit_compile=True, steps_per_execution=32,
+                                windows=args.windows, seconds=args.seconds, evaluate=False)
         except Exception as error:  # noqa: BLE001 - reported, the curve goes on
             result = {"error": f"{type(error).__name__}: {error}"[:300]}
         result.update(axis=axis, backend=args.backend, n_pde=spec["n_pde"], width=spec["widths"][0],
@@ -74,7 +79,7 @@ def plot(results, path):
         ax.set_ylabel("Adam steps / s")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
-    fig.suptitle("keras-pinn fast path, model.fit, 2-core CPU (shared; indicative)")
+    fig.suptitle("keras-pinn fast path, model.fit, 2-core CPU (indicative)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -90,7 +95,7 @@ def main(argv=None):
     parser.add_argument("--malloc", default="tuned", choices=sorted(common.MALLOC_MODES),
                         help="glibc malloc settings of the subprocesses (see keras_pinn/allocator.py)")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch intra-op threads")
-    parser.add_argument("--patch", default="fast", help="patches.py patch to apply (default: fast)")
+    parser.add_argument("--patch", default=None, help="a patches.py patch to apply (default: none)")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "performance", "scaling"))
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--backend", default=None, help=argparse.SUPPRESS)
@@ -116,7 +121,7 @@ def main(argv=None):
     started = time.time()
     worker_args = ["--points", ",".join(map(str, args.points)), "--widths", ",".join(map(str, args.widths)),
                    "--windows", str(args.windows), "--seconds", str(args.seconds),
-                   "--threads", str(args.threads), "--patch", args.patch]
+                   "--threads", str(args.threads)] + (["--patch", args.patch] if args.patch else [])
     results = common.run_backend_workers(__file__, args.backends.split(","), worker_args, args.malloc, describe, ROOT)
     out = {"command": f"python {command}", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine,
            "load_average_end": common.load_average(), "elapsed_s": round(time.time() - started),

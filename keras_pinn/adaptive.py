@@ -68,6 +68,10 @@ def residual_magnitude(model, points, term: str = "pde", chunk_size: int = 4096)
 class _Adaptive(keras.callbacks.Callback):
     """Shared set-up: arguments, checks against the model, logging."""
 
+    #: Tells ``PINNModel.fit`` that this callback changes the points, so it
+    #: feeds them step by step.
+    changes_points = True
+
     def __init__(self, every, n_candidates, term, sampler, seed, chunk_size):
         super().__init__()
         self.every = _positive_int(every, "every")

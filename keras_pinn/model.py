@@ -355,6 +355,7 @@ class PINNModel(keras.Model):
         if self._points is None:
             self._points = {}
         self._fd_grid = None
+        self._points_version = getattr(self, "_points_version", 0) + 1
         for term in self.terms:
             batch = term.sample(self.domain, self._rng, first=first)
             if batch is not None:
@@ -379,6 +380,7 @@ class PINNModel(keras.Model):
                 )
             batch[key] = value
         self._points[t.name] = batch
+        self._points_version += 1
         if t.name == "pde":
             self._fd_grid = None
 
@@ -526,15 +528,27 @@ class PINNModel(keras.Model):
         Each step uses all points of every term (full batch); an epoch is
         ``steps_per_epoch`` steps (default 1). Other arguments are Keras's.
         """
+        callbacks = list(kwargs.get("callbacks") or [])
         if x is None:
             steps = 1 if steps_per_epoch is None else _positive(steps_per_epoch, "steps_per_epoch")
             # Under a keras.distribution each point set is split over the
             # data shards: refuse uneven counts, naming the argument.
             _distribution.check_point_counts(self)
-            x = _PointSets(self, steps)
+            x = None
+            if not self.resample and not any(getattr(c, "changes_points", False) for c in callbacks):
+                # Points fixed for the whole call: the backend may feed them
+                # from tensors made once (TensorFlow: no Python per step).
+                x = _backend.fixed_point_dataset(self.point_sets(), steps)
+                if x is not None:
+                    callbacks.append(_FixedPointsGuard())
+            if x is None:
+                x = _PointSets(self, steps)
             steps_per_epoch = None
+            kwargs.setdefault("shuffle", False)  # full batch: nothing to shuffle
         if self.loss_balancer.adaptive:
-            kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), _BalancerCallback()]
+            callbacks.append(_BalancerCallback())
+        if callbacks:
+            kwargs["callbacks"] = callbacks
         return super().fit(x, y, steps_per_epoch=steps_per_epoch, **kwargs)
 
     def fit_lbfgs(self, epochs: int = 1, steps_per_epoch: int = 100, **kwargs):
@@ -632,6 +646,26 @@ class _StateLog(keras.metrics.Metric):
 
     def result(self):
         return {name: variable.value for name, variable in self._values.items()}
+
+
+class _FixedPointsGuard(keras.callbacks.Callback):
+    """Stops ``fit`` with a clear error when the points change while the
+    backend feeds them as fixed tensors (``backend.fixed_point_dataset``):
+    the rest of the call would otherwise train on the old points. Callbacks
+    that change the points (``set_points``) declare ``changes_points =
+    True``, and ``fit`` then feeds the points step by step."""
+
+    def on_train_begin(self, logs=None):
+        self._version = self.model._points_version
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.model._points_version != self._version:
+            raise RuntimeError(
+                "The model's points changed during fit (set_points or resample_points, called at epoch "
+                f"{epoch}), but fit fed the points fixed at its start. Give the callback that changes them "
+                "a class attribute `changes_points = True` (as keras_pinn.adaptive's callbacks have), and "
+                "fit will feed the points step by step."
+            )
 
 
 class _BalancerCallback(keras.callbacks.Callback):

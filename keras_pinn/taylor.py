@@ -34,7 +34,7 @@ from keras import ops
 
 from keras_pinn import backend as _backend
 
-__all__ = ["MAX_ORDER", "supports", "primal", "push"]
+__all__ = ["MAX_ORDER", "primal", "push", "supports", "unit_series"]
 
 #: Highest derivative order pushed forward along one coordinate.
 MAX_ORDER = 4

@@ -52,8 +52,9 @@ native_activation = _impl.native_activation
 TAYLOR_BY_DEFAULT = _impl.TAYLOR_BY_DEFAULT
 #: The most steps Keras's trainer runs per call on this backend (None: no limit).
 MAX_STEPS_PER_EXECUTION = _impl.MAX_STEPS_PER_EXECUTION
+fixed_point_dataset = _impl.fixed_point_dataset
 
 __all__ = [
     "BACKEND", "DERIVATIVE_MODE", "InputDerivatives", "MAX_STEPS_PER_EXECUTION", "TAYLOR_BY_DEFAULT", "enable_float64", "enable_grad",
-    "native_activation", "value_and_grad",
+    "fixed_point_dataset", "native_activation", "value_and_grad",
 ]

@@ -89,3 +89,13 @@ def enable_float64(enable: bool = True):
 def native_activation(fn):
     """Keras's activations keep float64 here: ``fn`` unchanged."""
     return fn
+
+
+def fixed_point_dataset(batch, steps):
+    """A ``tf.data`` pipeline yielding ``(batch,)`` ``steps`` times from
+    tensors made once. Keras's TensorFlow trainer pulls a ``PyDataset``'s
+    batches through a Python generator at every step, which cost about as
+    much as a small PINN's whole step (docs/performance.md)."""
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensors((batch,)).repeat(steps)

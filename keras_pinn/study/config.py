@@ -77,7 +77,9 @@ class Variant:
         builder: name of the network builder in
             :mod:`keras_pinn.study.variants`.
         sampler: collocation sampler of the PINNModel.
-        derivative_method: ``"autodiff"`` or ``"finite_difference"``.
+        derivative_method: ``PINNModel``'s: ``"auto"`` (Taylor mode where
+            the network supports it, autodiff otherwise), ``"autodiff"`` or
+            ``"finite_difference"``.
         allow_batch_normalization: passed to the PINNModel.
         hard_constraints: impose the conditions exactly through an output
             transform instead of loss terms (idea 3: a grid network can only
@@ -91,7 +93,7 @@ class Variant:
     description: str
     builder: str
     sampler: str = "lhs"
-    derivative_method: str = "autodiff"
+    derivative_method: str = "auto"
     allow_batch_normalization: bool = False
     hard_constraints: bool = False
     problem_options: tuple = ()
@@ -130,7 +132,7 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "gridconv_autodiff", "GridConv, autodiff",
             "CNN over the regular grid of collocation points, exact input derivatives; exact conditions",
-            "gridconv", sampler="grid", hard_constraints=True,
+            "gridconv", sampler="grid", derivative_method="autodiff", hard_constraints=True,
         ),
         Variant(
             "gridconv_fd", "GridConv, finite differences",

@@ -158,6 +158,7 @@ def run_one(spec: RunSpec, budget: Budget, arrays_dir: Path | None = None, bar=N
             record.update(_timings(timer.stamps, fit_start, fit_time, per_epoch))
             record.update(steps=len(timer.stamps) * per_epoch, epochs=len(timer.stamps),
                           steps_per_epoch=per_epoch, n_params=network.info.get("n_params"),
+                          derivative_method=model.resolved_derivative_method,
                           info={k: v for k, v in network.info.items() if k != "n_params"})
             record["history"] = {k: [_finite(v) for v in values] for k, values in history.history.items()}
             record["final_losses"] = {k: v[-1] for k, v in record["history"].items() if v}
