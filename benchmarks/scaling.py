@@ -46,6 +46,13 @@ def worker(args):
         patches.apply(args.patch)
     configs = [("points", n, None) for n in args.points] + [("width", None, w) for w in args.widths]
     for axis, n, w in configs:
+        if args.backend == "torch":
+            # A fresh torch.compile per size, as in a process of its own:
+            # otherwise dynamo recompiles for the new shapes, turns them
+            # dynamic and, after its recompile limit, falls back to eager.
+            import torch
+
+            torch._dynamo.reset()
         spec = common.problem("burgers", n_pde=n, width=w)
         try:
             result = kb.measure(spec, "mlp", jit_compile=True, steps_per_execution=32,

@@ -3,8 +3,8 @@ closed form, written once in ``keras.ops`` for every backend.
 
 For networks built from layers whose derivatives are known (``kp.layers.MLP``,
 ``keras.layers.Dense`` and ``keras.layers.Activation`` with a supported
-activation, ``kp.layers.DomainScaler``, and ``keras.Sequential`` stacks of
-them), the derivatives ``D_j u, D_j^2 u, ..., D_j^k u`` along one input
+activation, ``kp.layers.DomainScaler``, and ``keras.Sequential`` stacks or
+functional chains of them), the derivatives ``D_j u, D_j^2 u, ..., D_j^k u`` along one input
 coordinate ``j`` (``k <= 4``) are propagated layer by layer next to the
 values: a linear map carries each order through its kernel, an activation
 ``a = s(z)`` composes them by Faa di Bruno's formula,
@@ -164,16 +164,37 @@ def _dense_rule(layer):
 
 
 def _sequential_layers(layer):
+    """The layers of a ``keras.Sequential``, or of a functional
+    ``keras.Model`` whose graph is a single chain (one input, one output,
+    each layer called once on the previous layer's output); else None."""
     if isinstance(layer, keras.Sequential):
         return list(layer.layers)
-    return None
+    if not isinstance(layer, keras.Model):
+        return None
+    try:
+        inputs, outputs = layer.inputs, layer.outputs
+    except (AttributeError, ValueError):  # a subclassed model
+        return None
+    if not inputs or not outputs or len(inputs) != 1 or len(outputs) != 1:
+        return None
+    chain = [sub for sub in layer.layers if not isinstance(sub, keras.layers.InputLayer)]
+    h = inputs[0]
+    for sub in chain:
+        try:
+            if sub.input is not h:  # a branch, a skip connection, ...
+                return None
+            h = sub.output
+        except (AttributeError, ValueError):  # a layer called more than once
+            return None
+    return chain if h is outputs[0] else None
 
 
 def supports(fn) -> bool:
     """Whether Taylor mode can push derivatives through ``fn``: a built
     ``kp.layers.MLP``, ``Dense``, ``Activation`` or ``DomainScaler`` with a
     supported activation (tanh, sigmoid, softplus, sin, linear), or a
-    ``keras.Sequential`` of them, computing in its variables' dtype."""
+    ``keras.Sequential`` (or a functional ``keras.Model`` chaining them one
+    after another), computing in its variables' dtype."""
     from keras_pinn.layers.domain_scaler import DomainScaler
 
     if not isinstance(fn, keras.layers.Layer):

@@ -33,6 +33,10 @@ def _networks(activation):
              keras.layers.Activation(activation or "linear"), keras.layers.Dense(2)]
         ),
     }
+    inputs = keras.Input((2,))
+    h = kp.layers.DomainScaler(box)(inputs)
+    h = keras.layers.Dense(6, activation)(h)
+    nets["functional chain(DomainScaler, Dense, Dense)"] = keras.Model(inputs, keras.layers.Dense(2)(h))
     for net in nets.values():
         net(ops.convert_to_tensor(X))
     return nets
@@ -148,7 +152,12 @@ def test_unsupported_networks():
     x = ops.convert_to_tensor(X)
     relu(x)
     bn(x)
-    for fn in (relu, bn, unbuilt, lambda z: z * z):
+    inputs = keras.Input((2,))
+    h = keras.layers.Dense(4, "tanh")(inputs)
+    skip = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Add()([keras.layers.Dense(4, "tanh")(h), h])))
+    shared = keras.layers.Dense(2, "tanh")
+    twice = keras.Model(inputs, shared(shared(inputs)))
+    for fn in (relu, bn, unbuilt, skip, twice, lambda z: z * z):
         assert not taylor.supports(fn)
     d = kp.derivatives(relu, x)  # "auto" falls back to autodiff
     assert d.method == "autodiff"
