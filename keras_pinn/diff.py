@@ -212,7 +212,8 @@ class Derivatives(DerivativesBase):
             raise ValueError(
                 "method='taylor' needs a network Taylor mode can push derivatives through (a built "
                 "kp.layers.MLP, Dense, Activation or DomainScaler with a tanh, sigmoid, softplus, sin or "
-                f"linear activation, or a keras.Sequential of them; see keras_pinn.taylor). Received: fn={fn!r}"
+                "linear activation, or a keras.Sequential or functional chain of them; see keras_pinn.taylor). "
+                f"Received: fn={fn!r}"
             )
         if method == "taylor" or (method == "auto" and _backend.TAYLOR_BY_DEFAULT and _taylor.supports(fn)):
             self._engine = _TaylorEngine(fn, x)

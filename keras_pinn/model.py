@@ -290,7 +290,7 @@ class PINNModel(keras.Model):
             raise ValueError(
                 "derivative_method='taylor' needs a network Taylor mode can push derivatives through "
                 "(kp.layers.MLP, Dense, Activation or DomainScaler with a tanh, sigmoid, softplus, sin or "
-                "linear activation, or a keras.Sequential of them) and no `output_transform`. "
+                "linear activation, or a keras.Sequential or functional chain of them) and no `output_transform`. "
                 f"Received: network={self.network.name!r}"
                 + (", with an output_transform" if self.output_transform is not None else "")
             )
