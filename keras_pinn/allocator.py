@@ -16,14 +16,16 @@ call, this still faulted in about 100 MB of fresh pages per step on the
 Helmholtz problem (2.2 million page faults in 90 steps). One arena for the
 whole process (``tune_malloc(arena_max=1)``, or ``MALLOC_ARENA_MAX=1``)
 removes that: there the hand-written JAX loop went from 10.8 to 20.1
-steps/s and keras-pinn from 11.3 to 23.2. It is not the default because it
-was not a win everywhere: in the comparison run with it, keras-pinn on the
-two smaller problems and on TensorFlow was slower than in the run without it
-(docs/performance.md, "One malloc arena").
+steps/s and keras-pinn from 11.3 to 23.2. One arena is not the default
+because it was not a win everywhere: in the comparison run with it,
+keras-pinn on the two smaller problems and on TensorFlow was slower than in
+the run without it (docs/performance.md, "One malloc arena"). Four arenas,
+the default since 2026-11-29, kept most of the gain on Helmholtz without
+that cost in the checks of docs/performance.md.
 
 Either set, before Python starts::
 
-    export MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456
+    export MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456 MALLOC_ARENA_MAX=4
 
 or call :func:`tune_malloc` once, early (before training; the arena limit
 only applies to threads that have not allocated yet, so before the first
@@ -49,11 +51,12 @@ ENVIRONMENT = {
     "MALLOC_MMAP_THRESHOLD_": str(1 << 30),
     "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
     "MALLOC_TOP_PAD_": str(1 << 28),
+    "MALLOC_ARENA_MAX": "4",
 }
 
 
 def tune_malloc(
-    mmap_threshold: int = 1 << 30, trim_threshold: int = 1 << 30, top_pad: int = 1 << 28, arena_max: int = 0
+    mmap_threshold: int = 1 << 30, trim_threshold: int = 1 << 30, top_pad: int = 1 << 28, arena_max: int = 4
 ) -> bool:
     """Raises glibc malloc's mmap threshold, trim threshold and top pad, and
     optionally limits it to ``arena_max`` arenas.
@@ -66,10 +69,13 @@ def tune_malloc(
         trim_threshold: free memory at the top of the heap kept before
             trimming it back to the OS.
         top_pad: extra memory requested from the OS at each heap growth.
-        arena_max: most malloc arenas: 0 (the default) leaves glibc's
-            (8 per core); 1 makes every thread allocate from the main heap,
-            which doubled the speed of the 10,000-point Helmholtz problem on
-            JAX but slowed smaller problems (see above).
+        arena_max: most malloc arenas (glibc's own limit is 8 per core;
+            0 leaves it). 4, the default since 2026-11-29, sped up JAX on
+            the 10,000-point problems (Helmholtz 1.35x) and left the
+            smaller problem and the other backends about as fast; 1 makes
+            every thread allocate from the main heap, which doubled the
+            speed of Helmholtz on JAX but slowed smaller problems (see
+            above).
 
     Returns:
         True when applied, False where the C library is not glibc (macOS,

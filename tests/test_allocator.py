@@ -15,7 +15,7 @@ def test_tune_malloc_applies_on_linux_and_is_harmless_elsewhere():
 
 
 def test_environment_lists_the_glibc_variables():
-    assert set(ENVIRONMENT) == {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"}
+    assert set(ENVIRONMENT) == {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_ARENA_MAX"}
     assert all(int(v) > 0 for v in ENVIRONMENT.values())
     assert isinstance(environment_applied(), bool)
 
