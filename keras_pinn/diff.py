@@ -210,10 +210,8 @@ class Derivatives(DerivativesBase):
         x = _check_points(x)
         if method == "taylor" and not _taylor.supports(fn):
             raise ValueError(
-                "method='taylor' needs a network Taylor mode can push derivatives through (a built "
-                "kp.layers.MLP, Dense, Activation or DomainScaler with a tanh, sigmoid, softplus, sin or "
-                "linear activation, or a keras.Sequential or functional chain of them; see keras_pinn.taylor). "
-                f"Received: fn={fn!r}"
+                f"method='taylor' needs a network Taylor mode can push derivatives through (a built "
+                f"{_taylor.SUPPORTED}; see keras_pinn.taylor). Received: fn={fn!r}"
             )
         if method == "taylor" or (method == "auto" and _backend.TAYLOR_BY_DEFAULT and _taylor.supports(fn)):
             self._engine = _TaylorEngine(fn, x)

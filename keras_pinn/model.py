@@ -213,6 +213,7 @@ class PINNModel(keras.Model):
         self.output_names = None if output_names is None else tuple(output_names)
         self._rng = np.random.default_rng(seed)
         self._points = None
+        self._points_version = 0  # counts changes of the points (see _FixedPointsGuard)
         self.pde_parameters = {}
         for key, value in self._parameter_init.items():
             self.pde_parameters[key] = self.add_weight(
@@ -288,10 +289,8 @@ class PINNModel(keras.Model):
         supported = self.output_transform is None and not self._network_adds_losses and _taylor.supports(self.network)
         if method == "taylor" and not supported:
             raise ValueError(
-                "derivative_method='taylor' needs a network Taylor mode can push derivatives through "
-                "(kp.layers.MLP, Dense, Activation or DomainScaler with a tanh, sigmoid, softplus, sin or "
-                "linear activation, or a keras.Sequential or functional chain of them) and no `output_transform`. "
-                f"Received: network={self.network.name!r}"
+                f"derivative_method='taylor' needs a network Taylor mode can push derivatives through "
+                f"({_taylor.SUPPORTED}) and no `output_transform`. Received: network={self.network.name!r}"
                 + (", with an output_transform" if self.output_transform is not None else "")
             )
         return supported and (method == "taylor" or _backend.TAYLOR_BY_DEFAULT)
@@ -355,7 +354,7 @@ class PINNModel(keras.Model):
         if self._points is None:
             self._points = {}
         self._fd_grid = None
-        self._points_version = getattr(self, "_points_version", 0) + 1
+        self._points_version += 1
         for term in self.terms:
             batch = term.sample(self.domain, self._rng, first=first)
             if batch is not None:
@@ -577,9 +576,10 @@ class PINNModel(keras.Model):
         fast-path code runs everywhere: Keras's PyTorch trainer runs one step
         per call and refuses more, so there it runs as 1 (the option only
         amortises per-call work on JAX and TensorFlow)."""
-        limit = _backend.MAX_STEPS_PER_EXECUTION
-        if limit is not None and kwargs.get("steps_per_execution", 1) > limit:
-            kwargs["steps_per_execution"] = limit
+        if "steps_per_execution" in kwargs:
+            spe = _positive(kwargs["steps_per_execution"], "steps_per_execution")
+            limit = _backend.MAX_STEPS_PER_EXECUTION
+            kwargs["steps_per_execution"] = spe if limit is None else min(spe, limit)
         if "loss" in kwargs and kwargs["loss"] is not None:
             raise ValueError(
                 "PINNModel computes its own loss from its terms; do not pass `loss`. "

@@ -34,10 +34,16 @@ from keras import ops
 
 from keras_pinn import backend as _backend
 
-__all__ = ["MAX_ORDER", "primal", "push", "supports", "unit_series"]
+__all__ = ["MAX_ORDER", "SUPPORTED", "primal", "push", "supports", "unit_series"]
 
 #: Highest derivative order pushed forward along one coordinate.
 MAX_ORDER = 4
+
+#: The networks :func:`supports` accepts, in words (for error messages).
+SUPPORTED = (
+    "kp.layers.MLP, Dense, Activation or DomainScaler with a tanh, sigmoid, softplus, sin or linear "
+    "activation, or a keras.Sequential or functional chain of them"
+)
 
 
 # -- activations: (a, z) -> [s', s'', s''', s''''] ---------------------------
@@ -122,11 +128,11 @@ def _compose(derivs, zs):
         z1sq = mul(z1, z1)
         out.append(add(mul(s1, z2), mul(derivs[1], z1sq)))
     if order >= 3:
-        out.append(add(mul(s1, z3), mul(3.0 * derivs[1], z1, z2), mul(derivs[2], z1sq, z1)))
+        out.append(add(mul(s1, z3), mul(3.0, derivs[1], z1, z2), mul(derivs[2], z1sq, z1)))
     if order >= 4:
         inner = add(mul(4.0, z1, z3), mul(3.0, z2, z2))
         out.append(add(
-            mul(s1, z4), mul(derivs[1], inner), mul(6.0 * derivs[2], z1sq, z2), mul(derivs[3], z1sq, z1sq)
+            mul(s1, z4), mul(derivs[1], inner), mul(6.0, derivs[2], z1sq, z2), mul(derivs[3], z1sq, z1sq)
         ))
     return out
 
@@ -189,6 +195,10 @@ def _sequential_layers(layer):
     return chain if h is outputs[0] else None
 
 
+class _Chain(list):
+    """:func:`primal`'s state of a chain of layers: ``[(layer, state), ...]``."""
+
+
 def supports(fn) -> bool:
     """Whether Taylor mode can push derivatives through ``fn``: a built
     ``kp.layers.MLP``, ``Dense``, ``Activation`` or ``DomainScaler`` with a
@@ -219,12 +229,12 @@ def primal(fn, x):
 
     inner = _sequential_layers(fn)
     if inner is not None:
-        states = []
+        chain = _Chain()
         h = x
         for layer in inner:
             h, state = primal(layer, h)
-            states.append(state)
-        return h, states
+            chain.append((layer, state))
+        return h, chain
     if isinstance(fn, DomainScaler):
         return fn.call(x), None
     if isinstance(fn, keras.layers.Activation):
@@ -248,9 +258,8 @@ def push(fn, state, series):
     from keras_pinn.layers.domain_scaler import DomainScaler
     from keras_pinn.layers.mlp import MLP
 
-    inner = _sequential_layers(fn)
-    if inner is not None:
-        for layer, layer_state in zip(inner, state):
+    if isinstance(state, _Chain):  # the layers found by primal, in order
+        for layer, layer_state in state:
             series = push(layer, layer_state, series)
         return series
     if isinstance(fn, DomainScaler):

@@ -3,6 +3,8 @@ network against analytic answers and against the backend's autodiff, on
 every supported layer and activation, eager and compiled; gradients with
 respect to the weights; PINNModel's choice of method; torch.compile."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -261,3 +263,7 @@ def test_steps_per_execution_accepted_on_every_backend():
     assert model.steps_per_execution == (1 if BACKEND == "torch" else 4)
     history = model.fit(epochs=1, steps_per_epoch=4, verbose=0)
     assert np.isfinite(history.history["loss"][-1])
+    for bad in (0, "32", 2.5, True):
+        message = f"`steps_per_execution` must be a positive integer. Received: steps_per_execution={bad!r}"
+        with pytest.raises(ValueError, match=re.escape(message)):
+            model.compile(keras.optimizers.Adam(1e-3), steps_per_execution=bad)
