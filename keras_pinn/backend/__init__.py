@@ -26,9 +26,9 @@ _MODULES = {"jax": "jax_backend", "tensorflow": "tensorflow_backend", "torch": "
 
 
 def _load():
-    # A missing backend package is reported by keras_pinn._preflight before
-    # Keras is imported (Keras itself would fail first); here only the
-    # backends keras-pinn has no engine for remain to refuse.
+    # A missing backend package is reported by keras_pinn._preflight when
+    # Keras fails to import; here only the backends keras-pinn has no engine
+    # for remain to refuse.
     name = keras.backend.backend()
     if name not in _MODULES:
         raise ImportError(

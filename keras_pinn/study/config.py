@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-
-from keras_pinn._preflight import chosen_backend
 
 __all__ = [
     "BACKENDS",
@@ -483,9 +482,11 @@ def parse_seeds(value: str | int | Iterable[int] | None, default_count: int) -> 
 
 
 def configured_backend() -> str:
-    """The backend Keras would use, read from ``KERAS_BACKEND`` or the Keras
-    config file, without importing Keras."""
-    return chosen_backend()
+    """The backend Keras is set to: ``KERAS_BACKEND``, else the one Keras
+    chose at import (from its ``keras.json``)."""
+    import keras
+
+    return os.environ.get("KERAS_BACKEND") or keras.config.backend()
 
 
 def default_backend() -> str:
