@@ -13,7 +13,6 @@ import keras
 import numpy as np
 import pytest
 
-from keras_pinn import backend as kp_backend
 from keras_pinn.study import config, report
 from keras_pinn.study.config import BUDGETS, IDEAS, VARIANTS, make_options, plan_runs
 
@@ -292,9 +291,8 @@ def test_tiny_study_end_to_end(tmp_path):
         assert {"loss", "pde_loss", "ic_loss", "bc_loss"} <= set(run["history"])
         assert len(run["history"]["loss"]) == 2
         assert run["wall_time_s"] > 0 and run["steps_per_second"] > 0
-    # the tanh MLP gets Taylor mode where the backend uses it; the VQ network (which adds losses) autodiff
-    taylor = "taylor" if kp_backend.TAYLOR_BY_DEFAULT else "autodiff"
-    assert {r["variant"]: r["derivative_method"] for r in runs} == {"mlp": taylor, "vq": "autodiff"}
+    # the tanh MLP gets Taylor mode; the VQ network (which adds losses) autodiff
+    assert {r["variant"]: r["derivative_method"] for r in runs} == {"mlp": "taylor", "vq": "autodiff"}
     assert loaded["backends"][BACKEND]["status"] == "complete"
 
     markdown = (out / "report.md").read_text()

@@ -19,7 +19,6 @@ import jax
 import jax.numpy as jnp
 
 DERIVATIVE_MODE = "forward (nested jax.jvp)"
-TAYLOR_BY_DEFAULT = True
 MAX_STEPS_PER_EXECUTION = None
 
 

@@ -7,7 +7,6 @@ import tensorflow as tf
 from keras_pinn.backend._common import ReverseModeCache
 
 DERIVATIVE_MODE = "reverse (nested tf.GradientTape)"
-TAYLOR_BY_DEFAULT = True
 MAX_STEPS_PER_EXECUTION = None
 
 
