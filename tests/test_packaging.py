@@ -1,8 +1,10 @@
 """Install-level behaviour: a missing backend package gives an error naming
 the pip extra; the public API is importable."""
 
+import importlib.metadata
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -72,4 +74,23 @@ def test_unknown_backend_is_refused():
 def test_public_api():
     for name in kp.__all__:
         assert hasattr(kp, name), name
-    assert kp.__version__ == "0.1.0"
+
+
+def test_version_lives_in_one_place():
+    # pyproject.toml reads the version from keras_pinn.__version__ and states none itself.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "pyproject.toml")) as f:
+        pyproject = f.read()
+    assert re.search(r'^dynamic = \["version"\]$', pyproject, re.M), "version must be dynamic"
+    assert not re.search(r"""^version = ['"]""", pyproject, re.M), "a second, static version in pyproject.toml"
+    assert 'version = { attr = "keras_pinn.__version__" }' in pyproject
+    assert re.fullmatch(r"\d+\.\d+\.\d+([.-]?\w+)?", kp.__version__), kp.__version__
+
+
+def test_installed_metadata_matches_the_version():
+    # The version an installed keras-pinn reports (pip, importlib.metadata) is __version__.
+    try:
+        installed = importlib.metadata.version("keras-pinn")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("keras-pinn is not installed (only on the path)")
+    assert installed == kp.__version__
