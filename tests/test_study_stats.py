@@ -158,3 +158,70 @@ def test_buckley_leverett_target_is_the_shock_position():
     found = report.verdicts(options, report.summarize(runs), ["jax"])
     assert _verdict(found, "vector_quantization", "vq", "mlp")["verdict"] == "baseline unsolved"
     assert _verdict(found, "vector_quantization", "vq_welge", "mlp_welge")["verdict"] == "inconclusive"
+
+
+# --------------------------------------------------------------------------
+# Buckley-Leverett: Welge hull flux and shock metrics; heat in physical units
+# --------------------------------------------------------------------------
+
+
+def test_hull_flux_is_the_welge_construction():
+    from keras_pinn.problems import reference as ref
+
+    m = 2.0
+    s_star, sigma = ref.buckley_leverett_shock(m)
+    s = np.linspace(0.0, 1.0, 2001)
+    f, hull = ref.buckley_leverett_flux(s, m), ref.buckley_leverett_hull_flux(s, m)
+    # The tangent from the origin touches f at s* = 1/sqrt(3) with slope sigma = (1 + sqrt(3)) / 2.
+    assert s_star == pytest.approx(1 / math.sqrt(3)) and sigma == pytest.approx((1 + math.sqrt(3)) / 2)
+    np.testing.assert_allclose(hull[s < s_star], sigma * s[s < s_star], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(hull[s >= s_star], f[s >= s_star], rtol=0, atol=1e-15)
+    # Welge: the hull is the upper concave envelope here, above f, touching it at s*, continuous
+    # with a continuous slope (the tangent condition f'(s*) = f(s*) / s*).
+    assert np.all(hull >= f - 1e-15)
+    assert ref.buckley_leverett_flux(s_star, m) == pytest.approx(sigma * s_star, rel=1e-12)
+    d = ref.buckley_leverett_hull_flux_derivative(s, m)
+    assert ref.buckley_leverett_flux_derivative(s_star, m) == pytest.approx(sigma, rel=1e-9)
+    np.testing.assert_allclose(np.diff(hull) / np.diff(s), 0.5 * (d[1:] + d[:-1]), atol=2e-3)
+    # The concave envelope of f on [0, 1]: no chord from the origin lies above the hull.
+    chord = f / np.maximum(s, 1e-300)
+    assert chord[1:].max() == pytest.approx(sigma, rel=1e-6)
+
+
+def test_welge_residual_uses_the_shock_speed_below_the_shock_saturation():
+    from keras_pinn.problems import BuckleyLeverettResidual
+
+    r = BuckleyLeverettResidual(2.0, flux="welge")
+    assert r.get_config() == {"m": 2.0, "diffusion": 0.0, "flux": "welge"}
+    with pytest.raises(ValueError, match="flux='convex'"):
+        BuckleyLeverettResidual(2.0, flux="convex")
+
+
+def test_shock_metrics_of_the_exact_and_of_a_shifted_solution():
+    from keras_pinn.problems import reference as ref
+
+    exact = ref.buckley_leverett_metrics(lambda p: ref.buckley_leverett_solution(p[:, 0], p[:, 1]))
+    assert exact["relative_l1"] == 0 and exact["relative_l2_outside_band"] == 0
+    assert exact["shock_position_error"] < 1e-3 and exact["front_width"] < 2e-3
+    # The same profile 5 % late in time: the front 5 % short at every time.
+    late = ref.buckley_leverett_metrics(lambda p: ref.buckley_leverett_solution(p[:, 0], 0.95 * p[:, 1]))
+    assert late["shock_position_error"] == pytest.approx(0.05, abs=2e-3)
+    # The floor of artificial diffusion: a finite-volume viscous solution with eps = 1e-3 is a few
+    # per cent from the inviscid one, more with 1e-2.
+    x, t = np.meshgrid(np.linspace(0, 1.5, 151), np.linspace(0, 1, 21))
+    inviscid = ref.buckley_leverett_solution(x, t)
+    near = ref.relative_l2_error(ref.buckley_leverett_viscous(x, t, 1e-3, cells=1500), inviscid)
+    far = ref.relative_l2_error(ref.buckley_leverett_viscous(x, t, 1e-2, cells=1500), inviscid)
+    assert 0.02 < near < far < 0.3
+
+
+def test_heat_in_physical_units_is_the_unit_problem_rescaled():
+    from keras_pinn.problems import heat, heat_units
+
+    unit, big = heat(), heat_units()
+    assert list(big.domain.upper) == [100.0, 10.0]
+    p = unit.domain.grid((11, 6))
+    np.testing.assert_allclose(big.solution(p * [100.0, 10.0]), unit.solution(p), atol=1e-12)
+    ic = [c for c in big.conditions(8) if c.name == "ic"][0]
+    pts = big.domain.sample_initial(8, seed=0)
+    np.testing.assert_allclose(ic.targets(pts)["y"].ravel(), np.sin(np.pi * pts[:, 0] / 100.0), atol=1e-6)

@@ -506,6 +506,39 @@ def _figure_tsne(out: Path, fig_dir: Path, backend: str, problem: str, entry: di
     return name
 
 
+def _figure_error_time(fig_dir: Path, backend: str, problem: str, merged_runs: list[dict]) -> str | None:
+    """Relative L2 error against training wall time (every seed of every
+    variant on ``problem``; the error is measured on a coarser grid during
+    training, its measuring time taken out)."""
+    by_variant: dict[str, list[dict]] = {}
+    for run in merged_runs:
+        if run.get("backend") == backend and run.get("problem") == problem and run.get("error_trace"):
+            by_variant.setdefault(run["variant"], []).append(run)
+    if not by_variant:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    colours = plt.get_cmap("tab20")
+    for k, (variant, members) in enumerate(by_variant.items()):
+        for j, run in enumerate(members):
+            trace = [(t, e) for _, t, e in run["error_trace"] if e is not None]
+            if not trace:
+                continue
+            t, e = zip(*trace)
+            ax.semilogy(t, e, "-o", ms=2, lw=1, color=colours(k % 20),
+                        label=VARIANTS[variant].label if j == 0 else None)
+    ax.set_xlabel("training wall time (s)", fontsize=8)
+    ax.set_ylabel("relative L2 error", fontsize=8)
+    ax.set_title(f"{problem} ({backend}): error against training time, every seed", fontsize=9)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.subplots_adjust(left=0.1, right=0.66, bottom=0.13, top=0.9)
+    name = f"error_time_{backend}_{problem}.png"
+    fig.savefig(fig_dir / name, dpi=FIGURE_DPI)
+    plt.close(fig)
+    return name
+
+
 def make_figures(out: Path, options: StudyOptions, merged: dict, summary: list[dict]) -> dict:
     """Writes every figure under ``<out>/figures``; returns
     ``{key: file name}`` (keys ``solutions/<backend>/<idea>/<problem>``,
@@ -535,6 +568,9 @@ def make_figures(out: Path, options: StudyOptions, merged: dict, summary: list[d
                     if name:
                         figures[f"vq_codes/{backend}"] = name
         for problem in dict.fromkeys(e["problem"] for e in summary if e["backend"] == backend):
+            name = _figure_error_time(fig_dir, backend, problem, merged["runs"])
+            if name:
+                figures[f"error_time/{backend}/{problem}"] = name
             name = _figure_tsne(out, fig_dir, backend, problem, _find(summary, backend, problem, "mlp"), runs)
             if name:
                 figures[f"tsne/{backend}/{problem}"] = name
@@ -717,6 +753,16 @@ def _markdown(options: StudyOptions, merged: dict, summary: list[dict], found: l
                 if idea_key == "vector_quantization" and figures.get(f"vq_codes/{backend}"):
                     lines += [f"![VectorQuantizer codes over (x, t) with the exact shock front ({backend})]"
                               f"(figures/{figures[f'vq_codes/{backend}']})", ""]
+    error_time = [(k, v) for k, v in figures.items() if k.startswith("error_time/")]
+    if error_time:
+        lines += ["## Error against training time", "",
+                  "Relative L2 error during training (on a coarser grid, a quarter of the evaluation grid's "
+                  "points per dimension; grid networks on their grid) against the training wall time, every "
+                  "seed; the time spent measuring the error is left out. The first point includes the "
+                  "compilation.", ""]
+        for key, name in error_time:
+            _, backend, problem = key.split("/")
+            lines += [f"![error against time, {problem} ({backend})](figures/{name})", ""]
     tsne = [(k, v) for k, v in figures.items() if k.startswith("tsne/")]
     if tsne:
         lines += ["## Hidden representations of the baseline (t-SNE)", "",

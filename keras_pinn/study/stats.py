@@ -22,6 +22,7 @@ backend.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -84,7 +85,10 @@ def welch(a: Sequence[float], b: Sequence[float]) -> dict:
     va, vb = la.var(ddof=1) / la.size, lb.var(ddof=1) / lb.size
     if va + vb == 0:
         return {"t": None, "df": None, "p": None}
-    result = stats.ttest_ind(la, lb, equal_var=False)
+    with warnings.catch_warnings():
+        # scipy warns of precision loss when one sample has (almost) no spread; the test is still defined.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = stats.ttest_ind(la, lb, equal_var=False)
     df = (va + vb) ** 2 / (va**2 / (la.size - 1) + vb**2 / (lb.size - 1))
     return {"t": float(result.statistic), "df": float(df), "p": float(result.pvalue)}
 
