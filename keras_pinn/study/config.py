@@ -303,8 +303,8 @@ IDEAS: dict[str, Idea] = {
             ("mlp", "no_scaling", "batch_norm", "layer_norm", "learnable_norm", "layer_norm_scaled",
              "learnable_norm_scaled", "residual_mlp"),
             (
-                Comparison("mlp", "no_scaling", "better",
-                           "scaling the inputs to [-1, 1] with the domain's bounds speeds up convergence"),
+                Comparison("no_scaling", "mlp", "worse",
+                           "without scaling the inputs to [-1, 1] with the domain's bounds, training is slower"),
                 Comparison("batch_norm", "mlp", "worse", "batch normalisation breaks PINN training"),
                 Comparison("layer_norm", "mlp", "not better", "layer-level normalisation is not necessary"),
                 Comparison("learnable_norm", "mlp", "not better",

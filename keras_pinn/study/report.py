@@ -732,6 +732,14 @@ def _markdown(options: StudyOptions, merged: dict, summary: list[dict], found: l
                 lines += _table(entries)
                 lines.append("")
                 lines += _metrics_table(entries)
+                for e in entries:
+                    full = [v for v in e.get("values", {}).get("relative_l2_full_set_statistics", [])
+                            if v is not None]
+                    if full:
+                        lines += [f"`{e['variant']}` scored with the batch statistics of the whole evaluation set "
+                                  f"(training mode) instead of its moving averages: relative L2 "
+                                  f"{format_number(float(np.mean(full)))} (mean over the seeds; moving averages: "
+                                  f"{format_number(e['error']['mean'])}).", ""]
                 facts = merged["problems"].get(problem, {})
                 if idea_key == "normalization" and _unit_box(facts):
                     lines += ["Note: this domain is already [-1, 1] in every coordinate, so DomainScaler is the "

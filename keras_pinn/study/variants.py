@@ -153,7 +153,7 @@ def _parallel_pow_relu(domain, order: int, budget: Budget, preserve_variance: bo
 
 def _branch_spread(block: ParallelPowerBlock, x) -> list[float]:
     """Standard deviation of each branch's output at initialisation."""
-    out = np.asarray(keras.ops.convert_to_numpy(block(x)))
+    out = np.asarray(keras.ops.convert_to_numpy(block(x)), dtype="float64")
     if block.combine != "concat":
         return [float(out.std())]
     return [float(out[:, k * block.units:(k + 1) * block.units].std()) for k in range(block.max_power)]
