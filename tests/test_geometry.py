@@ -92,7 +92,7 @@ def test_boundary_points_lie_on_the_boundary_with_outward_unit_normals(case, met
 
 def test_measure_by_sampling_within_one_percent(case):
     name, g = case
-    estimate = g.estimate_measure(400_000, seed=0)
+    estimate = g.estimate_measure(200_000, seed=0)
     assert abs(estimate / EXACT_MEASURES[name] - 1) < 0.01, (name, estimate, EXACT_MEASURES[name])
     if g.measure is not None:
         np.testing.assert_allclose(g.measure, EXACT_MEASURES[name], rtol=1e-12)
