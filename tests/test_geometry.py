@@ -320,3 +320,31 @@ def test_geometries_serialize(case):
     assert restored == g and type(restored) is type(g)
     x = np.random.default_rng(0).uniform(g.lower, g.upper, (50, g.dim))
     np.testing.assert_array_equal(restored.sdf(x), g.sdf(x))
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn_tests")
+def heat_residual(d):
+    return d("u", "t") - 0.1 * d.laplacian("u", over=("x", "y"))
+
+
+def test_pinn_model_on_a_geometry_times_time(tmp_path):
+    domain = kp.SpaceTime(kg.Disk([0.0, 0.0], 1.0) - kg.Rectangle([-0.2, -0.2], [0.2, 0.2], name="slot"), 0.0, 1.0)
+    net = keras.Sequential(
+        [keras.Input((3,)), kp.layers.DomainScaler(domain), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)]
+    )
+    conditions = [
+        kp.InitialCondition(1.0, n_points=16),
+        kp.DirichletBC(0.0, faces="disk", n_points=16),
+        kp.NeumannBC(0.0, faces="slot", n_points=16),
+    ]
+    model = kp.PINNModel(net, domain, heat_residual, conditions=conditions, n_collocation=32, seed=0)
+    sets = model.point_sets()
+    np.testing.assert_array_equal(sets["ic"]["x"][:, 2], 0.0)
+    np.testing.assert_allclose(np.linalg.norm(sets["bc"]["x"][:, :2], axis=1), 1.0, atol=1e-6)
+    assert np.all(np.abs(sets["neumann"]["x"][:, :2]).max(axis=1) > 0.2 - 1e-6)
+    np.testing.assert_array_equal(sets["neumann"]["normal"][:, 2], 0.0)
+    model.compile(keras.optimizers.Adam(1e-3), jit_compile=JIT)
+    history = model.fit(epochs=1, steps_per_epoch=2, verbose=0).history
+    assert all(np.isfinite(v).all() for v in history.values())
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(domain))
+    assert isinstance(restored, kg.GeometryXTime) and restored == domain
