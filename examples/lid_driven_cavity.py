@@ -14,7 +14,7 @@ The lid's velocity jumps at the two top corners, which a smooth network
 cannot match: PINN cavity flows are known to be hard; the errors this
 script prints are reported as they are in docs/geometry.md.
 
-    KERAS_BACKEND=jax python examples/lid_driven_cavity.py --steps 4000 --lbfgs 1000 --plots docs/geometry
+    KERAS_BACKEND=jax python examples/lid_driven_cavity.py --steps 2000 --lbfgs 3000 --plots docs/geometry
 
 Reference:
     U. Ghia, K. N. Ghia and C. T. Shin, "High-Re solutions for incompressible
@@ -128,8 +128,8 @@ def plot(model, directory):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=4000, help="Adam steps (default 4000)")
-    parser.add_argument("--lbfgs", type=int, default=0, help="L-BFGS iterations after Adam (default 0)")
+    parser.add_argument("--steps", type=int, default=2000, help="Adam steps (default 2000)")
+    parser.add_argument("--lbfgs", type=int, default=3000, help="L-BFGS iterations after Adam (default 3000)")
     parser.add_argument("--collocation", type=int, default=3000)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
