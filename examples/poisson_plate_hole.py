@@ -12,7 +12,7 @@ Adam, then optionally full-batch L-BFGS; prints the relative L2 and max
 errors on the grid points inside the domain and, with ``--plots DIR``, saves
 the points (with boundary normals) and the solution and error over the domain.
 
-    KERAS_BACKEND=jax python examples/poisson_plate_hole.py --steps 3000 --lbfgs 500 --plots docs/geometry
+    KERAS_BACKEND=jax python examples/poisson_plate_hole.py --steps 3000 --lbfgs 2000 --plots docs/geometry
 """
 
 import argparse
