@@ -715,8 +715,32 @@ class PINNModel(keras.Model):
             )
         super().compile(optimizer=optimizer, **kwargs)
 
+    def get_compile_config(self):
+        """Keras's compile config, plus the backend that compiled the model
+        (``jit_compile`` means a different compiler on each backend)."""
+        config = super().get_compile_config()
+        if config is not None:
+            config = dict(config, backend=keras.backend.backend())
+        return config
+
     def compile_from_config(self, config):
-        """Restores ``compile()`` (optimizer and its state) when loading."""
+        """Restores ``compile()`` (optimizer and its state) when loading, on
+        any backend: a file saved on another backend gets the public
+        optimizer class (PyTorch saves its own subclass, e.g.
+        ``keras.src.backend.torch.optimizers.torch_adam``) and this
+        backend's default ``jit_compile`` (``True`` saved by JAX would mean
+        ``torch.compile`` on PyTorch, which cannot take the double backward
+        of input derivatives)."""
+        config = dict(config)
+        saved_backend = config.pop("backend", None)
+        optimizer = config.get("optimizer")
+        if isinstance(optimizer, dict) and str(optimizer.get("module", "")).startswith("keras.src.backend."):
+            public = getattr(keras.optimizers, str(optimizer.get("class_name")), None)
+            if public is not None:
+                config["optimizer"] = dict(optimizer, module="keras.optimizers", registered_name=None)
+        here = keras.backend.backend()
+        if saved_backend != here and (saved_backend is not None or here == "torch"):
+            config.pop("jit_compile", None)
         config = _deserialize(config)
         kwargs = {k: config[k] for k in ("optimizer", "jit_compile", "steps_per_execution", "run_eagerly") if k in config}
         self.compile(**kwargs)

@@ -1,8 +1,12 @@
 """The same weights give the same predictions and PDE residuals on all three
-backends, and a model saved on any backend loads on each of the others.
+backends, and a model saved on any backend loads on each of the others; a
+model compiled and trained on any backend (its own defaults: jit_compile
+True on JAX, PyTorch's own optimizer class) loads on every backend,
+predicts the same and trains on (the full 3 x 3 matrix).
 
 Each backend runs in its own process (Keras fixes the backend at import);
-this test spawns them, so it runs once, in the JAX pass of the suite."""
+this test spawns all three, so it runs once, in the JAX pass of the suite
+(six processes: one save and one load per backend)."""
 
 import importlib.util
 import json
@@ -51,3 +55,22 @@ def test_same_weights_same_residual_and_cross_loading(tmp_path):
             msg = f"saved on {saver}, loaded on {loader}"
             np.testing.assert_allclose(out["predict"], reference["predict"], rtol=1e-5, atol=1e-6, err_msg=msg)
             np.testing.assert_allclose(out["residual"], reference["residual"], rtol=1e-4, atol=1e-5, err_msg=msg)
+
+    # Compiled and trained on `saver`, loaded on `loader`: the same predictions
+    # as on the saver, then 5 more training steps from the saved optimizer state.
+    trained = {b: np.array(saved[b]["trained_predict"]) for b in BACKENDS}
+    finals = {}
+    for loader in BACKENDS:
+        loaded = json.loads((tmp_path / f"load-{loader}.json").read_text())
+        for saver in BACKENDS:
+            out = loaded[saver]["resumed"]
+            msg = f"trained on {saver}, loaded on {loader}"
+            np.testing.assert_allclose(out["predict"], trained[saver], rtol=0, atol=1e-6, err_msg=msg)
+            assert (out["iterations_at_load"], out["iterations_after"]) == (3, 8), msg
+            assert np.isfinite(out["loss"]) and np.isfinite(out["after"]).all(), msg
+            assert np.abs(np.array(out["after"]) - np.array(out["predict"])).max() > 1e-4, msg  # it trained
+            finals[(saver, loader)] = np.array(out["after"])
+    # the same weights and optimizer state train to the same fields everywhere
+    first = finals[("jax", "jax")]
+    for key, after in finals.items():
+        np.testing.assert_allclose(after, first, rtol=1e-4, atol=1e-5, err_msg=f"trained on {key[0]}, resumed on {key[1]}")
