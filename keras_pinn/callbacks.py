@@ -22,7 +22,9 @@ class StopOnNonFinite(keras.callbacks.Callback):
     :attr:`epoch`, :attr:`batch`, :attr:`term` and :attr:`value`, and emits
     a ``RuntimeWarning`` naming the term and the step. It raises nothing:
     ``fit`` returns normally, with a History whose last entry holds the
-    non-finite values.
+    non-finite values. :meth:`PINNModel.fit <keras_pinn.PINNModel.fit>`
+    adds one with ``restore_last_finite=False`` unless ``callbacks`` holds
+    one already or ``stop_on_non_finite=False`` is passed.
 
     Keras logs running means over the epoch, so one non-finite step makes
     the logged mean of its term non-finite at that very batch; the term
@@ -54,7 +56,8 @@ class StopOnNonFinite(keras.callbacks.Callback):
 
     Cost of ``restore_last_finite=True``: after every step the model's and
     the optimizer's variables are copied to host memory (NumPy), which
-    holds ``(1 + k)`` times the parameter count (``k = 2`` for Adam) and,
+    holds twice ``(1 + k)`` times the parameter count (the verified copy
+    and the newest one) (``k = 2`` for Adam) and,
     on an accelerator, a device-to-host transfer per step. On JAX it also
     writes the trainer's state back to the model's variables every step
     (Keras otherwise does this once per epoch). The copies are cheap next

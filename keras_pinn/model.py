@@ -614,8 +614,11 @@ class PINNModel(keras.Model):
                 logs; the weights are left as the failing step made them).
                 Pass your own ``StopOnNonFinite()`` in ``callbacks`` to also
                 restore the last weights whose loss was finite (it is then
-                used instead), or False to train on regardless. Defaults to
-                True.
+                used instead), or False to train on regardless. The check
+                reads every step's logs as it ends, so with ``verbose=0``
+                Keras no longer dispatches batch-end callbacks in a
+                background thread (with a progress bar it never does).
+                Defaults to True.
             **kwargs: ``keras.Model.fit``'s other arguments (``epochs``,
                 ``callbacks``, ``verbose``, ...).
         """

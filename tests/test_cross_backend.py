@@ -6,7 +6,8 @@ predicts the same and trains on (the full 3 x 3 matrix).
 
 Each backend runs in its own process (Keras fixes the backend at import);
 this test spawns all three, so it runs once, in the JAX pass of the suite
-(six processes: one save and one load per backend)."""
+(one save and one load process per backend; the three backends run at
+once)."""
 
 import importlib.util
 import json
@@ -22,13 +23,27 @@ WORKER = Path(__file__).with_name("cross_backend_worker.py")
 BACKENDS = [b for b, mod in [("jax", "jax"), ("tensorflow", "tensorflow"), ("torch", "torch")] if importlib.util.find_spec(mod)]
 
 
-def _run(mode, backend, folder):
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run(
-        [sys.executable, str(WORKER), mode, str(folder)], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, f"{mode} on {backend} failed:\n{proc.stderr[-3000:]}"
-    return json.loads((folder / f"{mode}-{backend}.json").read_text())
+def _run_all(mode, folder):
+    """Runs the worker in ``mode`` for every backend at once (one process
+    each) and returns ``{backend: its JSON output}``."""
+    procs = {}
+    for backend in BACKENDS:
+        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+        log = open(folder / f"{mode}-{backend}.log", "w")  # a file: a full pipe would block the worker
+        procs[backend] = (subprocess.Popen([sys.executable, str(WORKER), mode, str(folder)], env=env,
+                                           stdout=log, stderr=subprocess.STDOUT), log)
+    out = {}
+    for backend, (proc, log) in procs.items():
+        try:
+            proc.wait(timeout=600)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        output = (folder / f"{mode}-{backend}.log").read_text()
+        assert proc.returncode == 0, f"{mode} on {backend} failed:\n{output[-3000:]}"
+        out[backend] = json.loads((folder / f"{mode}-{backend}.json").read_text())
+    return out
 
 
 @pytest.mark.requires_backend("jax")
@@ -41,15 +56,14 @@ def test_same_weights_same_residual_and_cross_loading(tmp_path):
     points = np.stack([rng.uniform(-1, 1, 32), rng.uniform(0, 1, 32)], axis=1).astype("float32")
     np.save(tmp_path / "points.npy", points)
 
-    saved = {b: _run("save", b, tmp_path) for b in BACKENDS}
+    saved = _run_all("save", tmp_path)
     reference = saved["jax"]
     assert np.abs(np.array(reference["residual"])).max() > 1e-3  # not a trivial field
     for b, out in saved.items():
         np.testing.assert_allclose(out["predict"], reference["predict"], rtol=1e-5, atol=1e-6, err_msg=b)
         np.testing.assert_allclose(out["residual"], reference["residual"], rtol=1e-4, atol=1e-5, err_msg=b)
 
-    for loader in BACKENDS:
-        loaded = _run("load", loader, tmp_path)
+    for loader, loaded in _run_all("load", tmp_path).items():
         assert sorted(loaded) == sorted(BACKENDS)
         for saver, out in loaded.items():
             msg = f"saved on {saver}, loaded on {loader}"
