@@ -24,3 +24,15 @@ def non_negative(value, argument: str) -> float:
     ):
         raise ValueError(f"`{argument}` must be a finite number >= 0. Received: {argument}={value!r}")
     return float(value)
+
+
+def float_vector(value, argument: str) -> np.ndarray:
+    """``value`` as a 1-D float64 array (a scalar becomes one entry); a
+    ValueError naming ``argument`` if it holds anything but real numbers."""
+    try:
+        array = np.atleast_1d(np.asarray(value, dtype="float64"))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"`{argument}` must be a number or a list of numbers. Received: {argument}={value!r}") from error
+    if np.asarray(value).dtype.kind in "US" or isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"`{argument}` must be a number or a list of numbers. Received: {argument}={value!r}")
+    return array

@@ -22,7 +22,9 @@ class StopOnNonFinite(keras.callbacks.Callback):
     :attr:`epoch`, :attr:`batch`, :attr:`term` and :attr:`value`, and emits
     a ``RuntimeWarning`` naming the term and the step. It raises nothing:
     ``fit`` returns normally, with a History whose last entry holds the
-    non-finite values.
+    non-finite values. :meth:`PINNModel.fit <keras_pinn.PINNModel.fit>`
+    adds one with ``restore_last_finite=False`` unless ``callbacks`` holds
+    one already or ``stop_on_non_finite=False`` is passed.
 
     Keras logs running means over the epoch, so one non-finite step makes
     the logged mean of its term non-finite at that very batch; the term
@@ -31,20 +33,31 @@ class StopOnNonFinite(keras.callbacks.Callback):
     a VectorQuantizer's, or an overflow of the weighted sum).
 
     With ``restore_last_finite=True`` the callback also keeps a copy of the
-    last finite state: the model's weights (``model.get_weights()``,
-    trainable and non-trainable, PDE parameters included) and the
-    optimizer's variables (e.g. Adam's moments and its step counter), taken
-    at the start of each epoch and after every step whose logs are finite.
-    On a non-finite step it restores that copy, i.e. the state *before* the
-    step that failed, so training can resume from it (say with a smaller
-    learning rate). It also checks the copied weights: a step whose loss is
-    finite but whose update made a weight non-finite (an infinite gradient,
-    e.g. ``sqrt`` at 0) stops training too, with ``term == "weights"`` and
-    :attr:`variable` naming the first non-finite variable.
+    last state whose own loss was logged finite: the model's weights
+    (``model.get_weights()``, trainable and non-trainable, PDE parameters
+    included) and the optimizer's variables (e.g. Adam's moments and its
+    step counter). Keras logs, for step ``k``, the loss computed *before*
+    that step's update, so a finite log at step ``k`` vouches for the
+    weights step ``k`` started from, not for those its update produced. The
+    callback therefore copies the state after every step (the next step's
+    starting point, and at each epoch's start) and keeps a copy as
+    *verified* once the next step's logs show its loss finite. On a
+    non-finite step ``k`` it restores the verified state, i.e. the weights
+    step ``k - 1`` started from: their loss is finite
+    (``model.evaluate()`` after the restore gives a finite loss), whereas
+    the weights step ``k`` started from are the ones whose loss was
+    non-finite. Training can resume from it (say with a smaller learning
+    rate). It also checks the copied weights: a step whose loss is finite
+    but whose update made a weight non-finite (an infinite gradient, e.g.
+    ``sqrt`` at 0) stops training too, with ``term == "weights"`` and
+    :attr:`variable` naming the first non-finite variable; the weights that
+    step started from are then restored. When the very first step's loss is
+    non-finite no state is known to be finite and nothing is restored.
 
     Cost of ``restore_last_finite=True``: after every step the model's and
     the optimizer's variables are copied to host memory (NumPy), which
-    holds ``(1 + k)`` times the parameter count (``k = 2`` for Adam) and,
+    holds twice ``(1 + k)`` times the parameter count (the verified copy
+    and the newest one) (``k = 2`` for Adam) and,
     on an accelerator, a device-to-host transfer per step. On JAX it also
     writes the trainer's state back to the model's variables every step
     (Keras otherwise does this once per epoch). The copies are cheap next
@@ -82,9 +95,10 @@ class StopOnNonFinite(keras.callbacks.Callback):
         variable: the path of the first non-finite variable when
             ``term == "weights"``, else None.
         restored: whether the last finite state was restored.
-        restored_from_step: the step whose updated state was restored (the
-            one before :attr:`step`), or -1 for the state at the start of
-            training; None when nothing was restored.
+        restored_from_step: the step whose starting state was restored
+            (its logged loss was finite): ``step - 1``, or :attr:`step`
+            itself when ``term == "weights"``; None when nothing was
+            restored.
 
     Example:
 
@@ -120,8 +134,9 @@ class StopOnNonFinite(keras.callbacks.Callback):
         self._steps_before_epoch = 0
         self._batches_in_epoch = 0
         self._epoch = 0
-        self._saved = None
-        self._saved_step = None
+        self._saved = None  # verified: its own loss was logged finite
+        self._saved_step = None  # the step that started from it
+        self._pending = None  # the state the next step starts from
 
     # -- Keras hooks ------------------------------------------------------
     def on_train_begin(self, logs=None):
@@ -133,9 +148,8 @@ class StopOnNonFinite(keras.callbacks.Callback):
         self._epoch = epoch
         if self.restore_last_finite:
             # Taken again here so that weights changed between epochs (e.g.
-            # by another callback's on_epoch_end) are part of the state.
-            self._saved = self._capture()
-            self._saved_step = self._steps_before_epoch - 1
+            # by another callback's on_epoch_end) are the ones checked next.
+            self._pending = self._capture()
 
     def on_train_batch_end(self, batch, logs=None):
         self._batches_in_epoch = batch + 1
@@ -147,13 +161,15 @@ class StopOnNonFinite(keras.callbacks.Callback):
             return
         if not self.restore_last_finite:
             return
+        # The logs of this step are those of the state it started from.
+        if self._pending is not None:
+            self._saved, self._saved_step = self._pending, step
         state = self._capture()
         variable = _first_non_finite(self.model.weights, state[0])
         if variable is not None:
             self._stop(step, batch, "weights", variable, None, [], variable=variable)
             return
-        self._saved = state
-        self._saved_step = step
+        self._pending = state
 
     # -- helpers ------------------------------------------------------------
     def _term_keys(self):
@@ -226,11 +242,16 @@ class StopOnNonFinite(keras.callbacks.Callback):
             self.restored = True
             self.restored_from_step = self._saved_step
             message += (
-                f" Restored the weights and optimizer state from before step {step}"
-                + (f" (after step {self._saved_step})." if self._saved_step >= 0 else " (the start of training).")
+                f" Restored the weights and optimizer state that step {self._saved_step} started from "
+                "(its logged loss was finite)."
             )
+        elif self.restore_last_finite:
+            message += " No earlier step had a finite loss: nothing to restore."
         else:
-            message += " The weights are left as the failing step made them (restore_last_finite=False)."
+            message += (
+                " The weights are left as the failing step made them (restore_last_finite=False; "
+                "pass callbacks=[keras_pinn.callbacks.StopOnNonFinite()] to restore the last finite ones)."
+            )
         warnings.warn(message, RuntimeWarning, stacklevel=2)
 
 

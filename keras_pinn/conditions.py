@@ -96,6 +96,8 @@ class Condition:
         self.component = component
         self.name = name
         self.weight = _check_weight(weight)
+        if not isinstance(resample, (bool, np.bool_)):
+            raise ValueError(f"`resample` must be True or False. Received: resample={resample!r}")
         self.resample = bool(resample)
         if name is not None and (not isinstance(name, str) or not name.isidentifier()):
             raise ValueError(
@@ -236,6 +238,9 @@ class Residual(Condition):
         if not callable(fn):
             raise ValueError(f"`fn` must be callable. Received: fn={fn!r}")
         self.fn = fn
+        #: Number of equations k of the residual ``(n, k)``, found by the
+        #: model's build-time probe (None until then).
+        self.n_equations = None
 
     def residual(self, model, batch, values=None):
         d = model.derivatives(batch["x"])
@@ -244,7 +249,7 @@ class Residual(Condition):
     def residual_from(self, d, n):
         """``fn(d)``, checked to have shape ``(n,)`` or ``(n, k)`` and
         returned as ``(n, k)``."""
-        return _check_residual(self.fn(d), n, self.name)
+        return _check_residual(self.fn(d), n, self.name, self.n_equations)
 
     def get_config(self):
         config = super().get_config()
@@ -252,7 +257,11 @@ class Residual(Condition):
         return config
 
 
-def _check_residual(r, n, name):
+def _check_residual(r, n, name, equations=None):
+    """``r`` as an ``(n, k)`` float tensor of ``floatx``, or a ValueError.
+    An ``(n, n)`` residual is refused as a likely broadcast unless
+    ``equations`` (the number of equations found by the model's probe) is
+    ``n``."""
     if r is None:
         raise ValueError(f"The residual of term {name!r} returned None; return a tensor of shape (N,) or (N, k).")
     r = ops.convert_to_tensor(r)
@@ -268,7 +277,7 @@ def _check_residual(r, n, name):
         shape = (n,) + shape[1:]
     if len(shape) == 1 and shape[0] in (n, None):
         return r[:, None]
-    if len(shape) == 2 and shape[0] in (n, None) and (shape[1] != n or n == 1):
+    if len(shape) == 2 and shape[0] in (n, None) and (shape[1] != n or n == 1 or shape[1] == equations):
         return r
     hint = ""
     if len(shape) == 2 and shape == (n, n):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from keras_pinn._validation import positive_int
+from keras_pinn._validation import float_vector, positive_int
 
 __all__ = ["Box", "Interval", "SpaceTime", "SAMPLERS", "sample_unit_cube"]
 
@@ -87,8 +87,12 @@ class Box:
     """
 
     def __init__(self, lower: Sequence[float], upper: Sequence[float], names: Sequence[str] | None = None):
-        lower = np.atleast_1d(np.asarray(lower, dtype="float64"))
-        upper = np.atleast_1d(np.asarray(upper, dtype="float64"))
+        lower = float_vector(lower, "lower")
+        upper = float_vector(upper, "upper")
+        if lower.size == 0 or upper.size == 0:
+            raise ValueError(
+                f"A domain needs at least one coordinate. Received: lower={lower.tolist()}, upper={upper.tolist()}"
+            )
         if lower.ndim != 1 or upper.ndim != 1 or lower.shape != upper.shape:
             raise ValueError(
                 "`lower` and `upper` must be 1-D and of equal length. "

@@ -489,6 +489,9 @@ def fit_lbfgs(
         max_line_search=max_line_search,
     )
 
+    if not math.isfinite(solver.loss):
+        warnings.warn(_non_finite_start_message(model, solver.aux or {}), RuntimeWarning, stacklevel=2)
+
     def logs():
         terms = solver.aux or {}
         out = {"loss": solver.loss}
@@ -527,3 +530,22 @@ def fit_lbfgs(
     if verbose:
         print(f"L-BFGS: {solver.message} after {solver.iterations} iterations, {solver.evaluations} evaluations.")
     return history
+
+
+def _non_finite_start_message(model, terms) -> str:
+    """Why L-BFGS cannot start: the non-finite terms (in the model's term
+    order) and the first non-finite weight, if any."""
+    bad = []
+    for name, value in terms.items():
+        value = _float(value)
+        if not math.isfinite(value):
+            bad.append(f"{name!r} ({value})")
+    weights = [
+        v.path for v in model.weights
+        if "float" in str(v.dtype) and not np.all(np.isfinite(ops.convert_to_numpy(v)))
+    ]
+    what = f"term {bad[0]}" if len(bad) == 1 else ("terms " + ", ".join(bad) if bad else "the weighted total")
+    message = f"fit_lbfgs: the loss at the starting weights is not finite: {what}"
+    if weights:
+        message += f"; the weights hold non-finite values (first: {weights[0]!r})"
+    return message + ". L-BFGS cannot start from them and leaves the weights unchanged."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 
@@ -14,7 +16,7 @@ from keras_pinn import balancing as _balancing
 from keras_pinn import distribution as _distribution
 from keras_pinn import taylor as _taylor
 from keras_pinn._validation import positive_int as _positive
-from keras_pinn.conditions import Condition, Residual
+from keras_pinn.conditions import Condition, Residual, _check_residual
 from keras_pinn.diff import Derivatives
 from keras_pinn.domains import SAMPLERS, Box
 
@@ -24,6 +26,9 @@ __all__ = ["DERIVATIVE_METHODS", "PINNModel"]
 DERIVATIVE_METHODS = ("auto", "autodiff", "taylor", "finite_difference")
 
 _serialize = keras.saving.serialize_keras_object
+# Keys of the point sets and the sampler's state in the saved variables.
+_POINTS_KEY = "pinn_points"
+_SAMPLER_KEY = "pinn_sampler_state"
 _deserialize = keras.saving.deserialize_keras_object
 
 
@@ -42,9 +47,16 @@ class _PointSets(keras.utils.PyDataset):
     def __getitem__(self, index):
         return (self._model.point_sets(),)
 
+    def on_epoch_begin(self):
+        self._in_epoch = True
+
     def on_epoch_end(self):
-        if self._model.resample:
+        # Keras also calls on_epoch_end when fit starts (resetting its epoch
+        # iterator): redraw only at the end of an epoch that ran, so a fit
+        # resumed from saved points and sampler state continues exactly.
+        if getattr(self, "_in_epoch", False) and self._model.resample:
             self._model.resample_points()
+        self._in_epoch = False
 
 
 @keras.saving.register_keras_serializable(package="keras_pinn")
@@ -159,12 +171,24 @@ class PINNModel(keras.Model):
             raise ValueError(
                 f"`output_transform` must be callable. Received: output_transform={output_transform!r}"
             )
+        if isinstance(conditions, (Condition, str, dict)) or not isinstance(conditions, (list, tuple)):
+            raise ValueError(
+                "`conditions` must be a list (or tuple) of keras_pinn Conditions, e.g. "
+                f"conditions=[kp.DirichletBC(0.0)]; pass [] for none. Received: conditions={_short(conditions)}"
+            )
         conditions = [_deserialize(c) if isinstance(c, dict) else c for c in conditions]
         for c in conditions:
             if not isinstance(c, Condition):
                 raise ValueError(
                     f"Each entry of `conditions` must be a keras_pinn Condition. Received: {c!r}"
                 )
+        # Each model binds its own copy: binding sets the component's index,
+        # the term's name and the checked points, which another model with
+        # other output names would otherwise overwrite.
+        conditions = [copy.copy(c) for c in conditions]
+        _check_flag(resample, "resample")
+        _check_flag(allow_batch_normalization, "allow_batch_normalization")
+        _check_seed(seed)
         self.network = network
         self.domain = domain
         self.pde = pde
@@ -208,7 +232,7 @@ class PINNModel(keras.Model):
             raise ValueError("A PINNModel needs `pde` or at least one condition. Received neither.")
         self.terms = _name_terms(terms)
 
-        self.output_names = None if output_names is None else tuple(output_names)
+        self.output_names = None if output_names is None else _check_output_names(output_names)
         self._rng = np.random.default_rng(seed)
         self._points = None
         self._points_version = 0  # counts changes of the points (see _FixedPointsGuard)
@@ -250,11 +274,30 @@ class PINNModel(keras.Model):
                 f"{self.domain.names} of `domain`; calling it on {probe.shape[0]} point(s) "
                 f"of shape {probe.shape} failed. Received: network={self.network.name!r}, error: {error}"
             ) from error
+        if isinstance(out, (list, tuple, dict)):
+            raise ValueError(
+                f"`network` must return one (N, m) tensor of fields (concatenate several outputs into "
+                f"columns). Received: network={self.network.name!r} returning a {type(out).__name__} "
+                f"of {len(out)} item(s)"
+            )
         if len(out.shape) != 2:
             raise ValueError(
                 f"`network` must map (N, {d}) points to (N, m) fields. Received: output shape {tuple(out.shape)}"
             )
         m = out.shape[-1]
+        if self.output_transform is not None:
+            x = ops.convert_to_tensor(probe.astype(keras.config.floatx()))
+            fields = self.output_transform(x, out)
+            shape = None if fields is None or isinstance(fields, (list, tuple, dict)) else tuple(fields.shape)
+            if shape != tuple(out.shape):
+                received = "None" if fields is None else (
+                    f"a {type(fields).__name__}" if shape is None else f"shape {shape}"
+                )
+                raise ValueError(
+                    f"`output_transform(x, u)` must return the fields with the network's output shape "
+                    f"{tuple(out.shape)} (one column per output). Received: output_transform="
+                    f"{getattr(self.output_transform, '__name__', self.output_transform)!r} returning {received}"
+                )
         if self.output_names is None:
             self.output_names = ("u",) if m == 1 else tuple(f"u{i}" for i in range(m))
         if len(self.output_names) != m:
@@ -294,20 +337,41 @@ class PINNModel(keras.Model):
         return supported
 
     def _probe_pde(self):
-        """Evaluates the residual once on two collocation points: checks its
-        shape early and finds the PDE's order (the highest derivative it asks
-        for). Returns None when there is no PDE or it cannot be probed (a
-        finite-difference model needs its whole grid)."""
+        """Evaluates the residual once on a few points: checks its shape
+        early, finds its number of equations (stored on the PDE term) and
+        the PDE's order (the highest derivative it asks for). Returns None
+        when there is no PDE or it cannot be probed (a finite-difference
+        model needs its whole grid).
+
+        A pointwise network is probed on 3 points of the domain. A
+        ``(3, 3)`` residual is either a system of 3 equations or an ``(N,)``
+        tensor broadcast against an ``(N, 1)`` one; a second probe on 4
+        points tells them apart (``(4, 3)`` or ``(4, 4)``), so no number of
+        equations collides with the probe's number of points."""
         if self.pde is None or self.derivative_method == "finite_difference":
             return None
         pde_term = self._term("pde")
-        # Two points suffice for a pointwise network; a grid network needs
-        # all of them (autodiff through a CNN: the article's naive CNN-PINN).
-        points = self._points["pde"]["x"]
-        x = ops.convert_to_tensor(points if self._grid_network else points[:2])
+        if self._grid_network:
+            # A grid network needs all the points (autodiff through a CNN:
+            # the article's naive CNN-PINN).
+            x = ops.convert_to_tensor(self._points["pde"]["x"])
+            with _backend.enable_grad():
+                d = self.derivatives(x)
+                r = pde_term.residual_from(d, x.shape[0])
+            pde_term.n_equations = int(r.shape[1])
+            return d.max_order
+        rng = np.random.default_rng(0)
+        floatx = keras.config.floatx()
+        x = ops.convert_to_tensor(self.domain.sample_interior(3, "uniform", rng).astype(floatx))
         with _backend.enable_grad():
             d = self.derivatives(x)
-            pde_term.residual_from(d, x.shape[0])
+            raw = pde_term.fn(d)
+            if raw is not None and tuple(ops.shape(raw)) == (3, 3):
+                x4 = ops.convert_to_tensor(self.domain.sample_interior(4, "uniform", rng).astype(floatx))
+                if tuple(ops.shape(pde_term.fn(self.derivatives(x4)))) == (4, 3):
+                    pde_term.n_equations = 3
+            r = _check_residual(raw, 3, pde_term.name, pde_term.n_equations)
+        pde_term.n_equations = int(r.shape[1])
         return d.max_order
 
     def _check_architecture(self):
@@ -519,13 +583,61 @@ class PINNModel(keras.Model):
         return {n: float(ops.convert_to_numpy(w)) for n, w in self.loss_balancer.current().items()}
 
     # -- training ---------------------------------------------------------------
-    def fit(self, x=None, y=None, *, steps_per_epoch: int | None = None, **kwargs):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        *,
+        steps_per_epoch: int | None = None,
+        stop_on_non_finite: bool = True,
+        **kwargs,
+    ):
         """``keras.Model.fit`` on the model's own points when ``x`` is None.
 
-        Each step uses all points of every term (full batch); an epoch is
-        ``steps_per_epoch`` steps (default 1). Other arguments are Keras's.
+        Each step uses all points of every term (full batch, so
+        ``batch_size`` is refused); an epoch is ``steps_per_epoch`` steps
+        (default 1). Other arguments are Keras's.
+
+        Args:
+            x: None (the model's points), or a dict ``{term: {"x": points,
+                ...}}`` holding every term (see :meth:`point_sets`).
+            y: unused by a PINN; Keras's.
+            steps_per_epoch: steps per epoch when ``x`` is None. Defaults
+                to 1.
+            stop_on_non_finite: stop at the first step whose loss (or a
+                term's) is NaN or infinite, with a ``RuntimeWarning``
+                naming the term and the step, by adding a
+                :class:`~keras_pinn.callbacks.StopOnNonFinite` with
+                ``restore_last_finite=False`` (it only reads each step's
+                logs; the weights are left as the failing step made them).
+                Pass your own ``StopOnNonFinite()`` in ``callbacks`` to also
+                restore the last weights whose loss was finite (it is then
+                used instead), or False to train on regardless. The check
+                reads every step's logs as it ends, so with ``verbose=0``
+                Keras no longer dispatches batch-end callbacks in a
+                background thread (with a progress bar it never does).
+                Defaults to True.
+            **kwargs: ``keras.Model.fit``'s other arguments (``epochs``,
+                ``callbacks``, ``verbose``, ...).
         """
+        from keras_pinn.callbacks import StopOnNonFinite
+
+        if not isinstance(stop_on_non_finite, (bool, np.bool_)):
+            raise ValueError(
+                f"`stop_on_non_finite` must be True or False. Received: stop_on_non_finite={stop_on_non_finite!r}"
+            )
+        if kwargs.get("batch_size") is not None:
+            raise ValueError(
+                "PINNModel.fit uses every point of every term in each step (full batch); it has no "
+                "batch size. Set the number of points per term instead (n_collocation, n_points). "
+                f"Received: batch_size={kwargs['batch_size']!r}"
+            )
+        kwargs.pop("batch_size", None)
+        if x is not None:
+            self._check_x(x)
         callbacks = list(kwargs.get("callbacks") or [])
+        if stop_on_non_finite and not any(isinstance(c, StopOnNonFinite) for c in callbacks):
+            callbacks.append(StopOnNonFinite(restore_last_finite=False))
         if x is None:
             steps = 1 if steps_per_epoch is None else _positive(steps_per_epoch, "steps_per_epoch")
             # Under a keras.distribution each point set is split over the
@@ -548,6 +660,23 @@ class PINNModel(keras.Model):
             kwargs["callbacks"] = callbacks
         return super().fit(x, y, steps_per_epoch=steps_per_epoch, **kwargs)
 
+    def _check_x(self, x):
+        """A ValueError naming ``x`` unless it is a dict holding every term
+        (each a dict with its ``"x"`` points)."""
+        names = tuple(t.name for t in self.terms)
+        if isinstance(x, Mapping):
+            missing = [n for n in names if n not in x or not isinstance(x[n], Mapping) or "x" not in x[n]]
+            if not missing:
+                return
+            detail = f"x={_short(x)} lacks the term(s) {missing}"
+        else:
+            detail = f"x of type {type(x).__name__}"
+        raise ValueError(
+            "PINNModel.fit and evaluate feed the model's own points: call them without `x`, "
+            f"or pass a dict {{term name: {{'x': points, ...}}}} holding every term {names} "
+            f"(see point_sets()). Received: {detail}"
+        )
+
     def fit_lbfgs(self, epochs: int = 1, steps_per_epoch: int = 100, **kwargs):
         """Full-batch L-BFGS on the model's current points, usable before or
         after ``fit``; one step is one L-BFGS iteration. See
@@ -563,6 +692,8 @@ class PINNModel(keras.Model):
         if x is None:
             _distribution.check_point_counts(self)
             x = _PointSets(self, 1)
+        elif not isinstance(x, keras.utils.PyDataset):
+            self._check_x(x)
         return super().evaluate(x, y, **kwargs)
 
     def compile(self, optimizer="adam", **kwargs):
@@ -585,8 +716,32 @@ class PINNModel(keras.Model):
             )
         super().compile(optimizer=optimizer, **kwargs)
 
+    def get_compile_config(self):
+        """Keras's compile config, plus the backend that compiled the model
+        (``jit_compile`` means a different compiler on each backend)."""
+        config = super().get_compile_config()
+        if config is not None:
+            config = dict(config, backend=keras.backend.backend())
+        return config
+
     def compile_from_config(self, config):
-        """Restores ``compile()`` (optimizer and its state) when loading."""
+        """Restores ``compile()`` (optimizer and its state) when loading, on
+        any backend: a file saved on another backend gets the public
+        optimizer class (PyTorch saves its own subclass, e.g.
+        ``keras.src.backend.torch.optimizers.torch_adam``) and this
+        backend's default ``jit_compile`` (``True`` saved by JAX would mean
+        ``torch.compile`` on PyTorch, which cannot take the double backward
+        of input derivatives)."""
+        config = dict(config)
+        saved_backend = config.pop("backend", None)
+        optimizer = config.get("optimizer")
+        if isinstance(optimizer, dict) and str(optimizer.get("module", "")).startswith("keras.src.backend."):
+            public = getattr(keras.optimizers, str(optimizer.get("class_name")), None)
+            if public is not None:
+                config["optimizer"] = dict(optimizer, module="keras.optimizers", registered_name=None)
+        here = keras.backend.backend()
+        if saved_backend != here and (saved_backend is not None or here == "torch"):
+            config.pop("jit_compile", None)
         config = _deserialize(config)
         kwargs = {k: config[k] for k in ("optimizer", "jit_compile", "steps_per_execution", "run_eagerly") if k in config}
         self.compile(**kwargs)
@@ -594,6 +749,56 @@ class PINNModel(keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     # -- saving -----------------------------------------------------------------
+    def save_own_variables(self, store):
+        """Saves the PDE parameters (Keras's own variables), and with them
+        the current point set of every term (points added by
+        :class:`~keras_pinn.adaptive.RAR` included) and the state of the
+        sampler's random generator, so that a run resumed from a ``.keras``
+        file or a weights file (``ModelCheckpoint``, ``BackupAndRestore``)
+        trains on the same points as an uninterrupted one."""
+        super().save_own_variables(store)
+        for term, batch in (self._points or {}).items():
+            for key, value in batch.items():
+                store[f"{_POINTS_KEY}:{term}:{key}"] = np.asarray(value)
+        state = json.dumps(self._rng.bit_generator.state).encode("utf-8")
+        store[_SAMPLER_KEY] = np.frombuffer(state, dtype="uint8")
+
+    def load_own_variables(self, store):
+        """Restores what :meth:`save_own_variables` saved; files without
+        points (saved before they were saved) keep the points drawn at
+        construction."""
+        keys = list(store.keys())
+        variables = self._trainable_variables + self._non_trainable_variables
+        indices = [k for k in keys if k.isdigit()]
+        if len(indices) != len(variables):
+            raise ValueError(
+                f"PINNModel {self.name!r} expects {len(variables)} variable(s) (its PDE parameters "
+                f"{tuple(self.pde_parameters)}), but the file holds {len(indices)}."
+            )
+        for i, variable in enumerate(variables):
+            variable.assign(store[f"{i}"])
+        points = {}
+        for key in keys:
+            if key.startswith(f"{_POINTS_KEY}:"):
+                _, term, name = key.split(":", 2)
+                points.setdefault(term, {})[name] = np.asarray(store[key])
+        if points:
+            expected = {t.name for t in self.terms}
+            if set(points) != expected:
+                raise ValueError(
+                    f"The saved point sets are for the terms {tuple(sorted(points))}, but the model's terms are "
+                    f"{tuple(sorted(expected))}."
+                )
+            floatx = keras.config.floatx()
+            self._points = {
+                term: {k: v.astype(floatx) if np.issubdtype(v.dtype, np.floating) else v for k, v in batch.items()}
+                for term, batch in points.items()
+            }
+            self._points_version += 1
+            self._fd_grid = None
+        if _SAMPLER_KEY in keys:
+            self._rng.bit_generator.state = json.loads(np.asarray(store[_SAMPLER_KEY]).tobytes().decode("utf-8"))
+
     def get_config(self):
         return {
             "name": self.name,
@@ -679,6 +884,36 @@ def _weighted_sum(losses, weights):
         term = ops.cast(weights[name], value.dtype) * value
         total = term if total is None else total + term
     return total
+
+
+def _short(value, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _check_flag(value, argument):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"`{argument}` must be True or False. Received: {argument}={value!r}")
+
+
+def _check_seed(seed):
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"`seed` must be a non-negative integer or None. Received: seed={seed!r}")
+
+
+def _check_output_names(output_names):
+    if isinstance(output_names, str) or not isinstance(output_names, (list, tuple)):
+        raise ValueError(
+            f"`output_names` must be a list or tuple of names, one per output. Received: output_names={output_names!r}"
+        )
+    names = tuple(output_names)
+    if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
+        raise ValueError(
+            "`output_names` must be distinct non-empty strings, one per output (derivative requests "
+            f"d('u', 'x') name them). Received: output_names={output_names!r}"
+        )
+    return names
 
 
 def _check_parameters(parameters):

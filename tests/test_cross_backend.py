@@ -1,8 +1,13 @@
 """The same weights give the same predictions and PDE residuals on all three
-backends, and a model saved on any backend loads on each of the others.
+backends, and a model saved on any backend loads on each of the others; a
+model compiled and trained on any backend (its own defaults: jit_compile
+True on JAX, PyTorch's own optimizer class) loads on every backend,
+predicts the same and trains on (the full 3 x 3 matrix).
 
 Each backend runs in its own process (Keras fixes the backend at import);
-this test spawns them, so it runs once, in the JAX pass of the suite."""
+this test spawns all three, so it runs once, in the JAX pass of the suite
+(one save and one load process per backend; the three backends run at
+once)."""
 
 import importlib.util
 import json
@@ -18,13 +23,27 @@ WORKER = Path(__file__).with_name("cross_backend_worker.py")
 BACKENDS = [b for b, mod in [("jax", "jax"), ("tensorflow", "tensorflow"), ("torch", "torch")] if importlib.util.find_spec(mod)]
 
 
-def _run(mode, backend, folder):
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run(
-        [sys.executable, str(WORKER), mode, str(folder)], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, f"{mode} on {backend} failed:\n{proc.stderr[-3000:]}"
-    return json.loads((folder / f"{mode}-{backend}.json").read_text())
+def _run_all(mode, folder):
+    """Runs the worker in ``mode`` for every backend at once (one process
+    each) and returns ``{backend: its JSON output}``."""
+    procs = {}
+    for backend in BACKENDS:
+        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+        log = open(folder / f"{mode}-{backend}.log", "w")  # a file: a full pipe would block the worker
+        procs[backend] = (subprocess.Popen([sys.executable, str(WORKER), mode, str(folder)], env=env,
+                                           stdout=log, stderr=subprocess.STDOUT), log)
+    out = {}
+    for backend, (proc, log) in procs.items():
+        try:
+            proc.wait(timeout=600)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        output = (folder / f"{mode}-{backend}.log").read_text()
+        assert proc.returncode == 0, f"{mode} on {backend} failed:\n{output[-3000:]}"
+        out[backend] = json.loads((folder / f"{mode}-{backend}.json").read_text())
+    return out
 
 
 @pytest.mark.requires_backend("jax")
@@ -37,17 +56,35 @@ def test_same_weights_same_residual_and_cross_loading(tmp_path):
     points = np.stack([rng.uniform(-1, 1, 32), rng.uniform(0, 1, 32)], axis=1).astype("float32")
     np.save(tmp_path / "points.npy", points)
 
-    saved = {b: _run("save", b, tmp_path) for b in BACKENDS}
+    saved = _run_all("save", tmp_path)
     reference = saved["jax"]
     assert np.abs(np.array(reference["residual"])).max() > 1e-3  # not a trivial field
     for b, out in saved.items():
         np.testing.assert_allclose(out["predict"], reference["predict"], rtol=1e-5, atol=1e-6, err_msg=b)
         np.testing.assert_allclose(out["residual"], reference["residual"], rtol=1e-4, atol=1e-5, err_msg=b)
 
-    for loader in BACKENDS:
-        loaded = _run("load", loader, tmp_path)
+    for loader, loaded in _run_all("load", tmp_path).items():
         assert sorted(loaded) == sorted(BACKENDS)
         for saver, out in loaded.items():
             msg = f"saved on {saver}, loaded on {loader}"
             np.testing.assert_allclose(out["predict"], reference["predict"], rtol=1e-5, atol=1e-6, err_msg=msg)
             np.testing.assert_allclose(out["residual"], reference["residual"], rtol=1e-4, atol=1e-5, err_msg=msg)
+
+    # Compiled and trained on `saver`, loaded on `loader`: the same predictions
+    # as on the saver, then 5 more training steps from the saved optimizer state.
+    trained = {b: np.array(saved[b]["trained_predict"]) for b in BACKENDS}
+    finals = {}
+    for loader in BACKENDS:
+        loaded = json.loads((tmp_path / f"load-{loader}.json").read_text())
+        for saver in BACKENDS:
+            out = loaded[saver]["resumed"]
+            msg = f"trained on {saver}, loaded on {loader}"
+            np.testing.assert_allclose(out["predict"], trained[saver], rtol=0, atol=1e-6, err_msg=msg)
+            assert (out["iterations_at_load"], out["iterations_after"]) == (3, 8), msg
+            assert np.isfinite(out["loss"]) and np.isfinite(out["after"]).all(), msg
+            assert np.abs(np.array(out["after"]) - np.array(out["predict"])).max() > 1e-4, msg  # it trained
+            finals[(saver, loader)] = np.array(out["after"])
+    # the same weights and optimizer state train to the same fields everywhere
+    first = finals[("jax", "jax")]
+    for key, after in finals.items():
+        np.testing.assert_allclose(after, first, rtol=1e-4, atol=1e-5, err_msg=f"trained on {key[0]}, resumed on {key[1]}")

@@ -178,10 +178,10 @@ def test_residual_of_wrong_shape_is_refused():
     def broadcast_bug(d):
         return d("u", "t")[:, 0] - d("u", "x", "x")  # (N,) - (N, 1) -> (N, N)
 
-    # Checked when the model is built, on a probe of two points.
+    # Checked when the model is built, on a probe of three points.
     with pytest.raises(ValueError, match=r"broadcast against an \(N, 1\)"):
         kp.PINNModel(mlp(DOMAIN), DOMAIN, broadcast_bug, n_collocation=8)
-    with pytest.raises(ValueError, match=r"must have shape \(2,\) or \(2, k\).*Received: shape \(\)"):
+    with pytest.raises(ValueError, match=r"must have shape \(3,\) or \(3, k\).*Received: shape \(\)"):
         kp.PINNModel(mlp(DOMAIN), DOMAIN, lambda d: ops.sum(d("u")), n_collocation=8)
     with pytest.raises(ValueError, match="float tensor"):
         kp.PINNModel(mlp(DOMAIN), DOMAIN, lambda d: ops.cast(d("u") > 0, "int32"), n_collocation=8)

@@ -46,83 +46,85 @@ def fit_with_bad_steps():
 
 BAD_INPUTS = [
     # bounds
-    pytest.param(lambda: kp.Interval(1.0, 0.0), r"strictly below.*Received: lower=\[1.0\], upper=\[0.0\]", id="interval-reversed"),
-    pytest.param(lambda: kp.Box([0, 0], [1, 1], names=("x",)), r"Received: names=\('x',\)", id="box-names-count"),
-    pytest.param(lambda: DomainScaler([1.0], [0.0]), r"strictly below.*Received: lower=\[1.0\], upper=\[0.0\]", id="scaler-reversed"),
-    pytest.param(lambda: DomainScaler([0.0], [np.nan]), r"finite.*Received: lower=\[0.0\], upper=\[nan\]", id="scaler-nan"),
-    pytest.param(lambda: DomainScaler([0.0, 0.0], [1.0]), r"equal length.*Received: lower=\[0.0, 0.0\], upper=\[1.0\]", id="scaler-lengths"),
-    pytest.param(lambda: DomainScaler(DOMAIN, [1.0, 1.0]), r"not both.*Received: lower=SpaceTime", id="scaler-domain-and-upper"),
-    pytest.param(lambda: DomainScaler([0.0]), "Received: upper=None", id="scaler-no-upper"),
+    pytest.param(ValueError, lambda: kp.Interval(1.0, 0.0), r"strictly below.*Received: lower=\[1.0\], upper=\[0.0\]", id="interval-reversed"),
+    pytest.param(ValueError, lambda: kp.Box([0, 0], [1, 1], names=("x",)), r"Received: names=\('x',\)", id="box-names-count"),
+    pytest.param(ValueError, lambda: DomainScaler([1.0], [0.0]), r"strictly below.*Received: lower=\[1.0\], upper=\[0.0\]", id="scaler-reversed"),
+    pytest.param(ValueError, lambda: DomainScaler([0.0], [np.nan]), r"finite.*Received: lower=\[0.0\], upper=\[nan\]", id="scaler-nan"),
+    pytest.param(ValueError, lambda: DomainScaler([0.0, 0.0], [1.0]), r"equal length.*Received: lower=\[0.0, 0.0\], upper=\[1.0\]", id="scaler-lengths"),
+    pytest.param(ValueError, lambda: DomainScaler(DOMAIN, [1.0, 1.0]), r"not both.*Received: lower=SpaceTime", id="scaler-domain-and-upper"),
+    pytest.param(ValueError, lambda: DomainScaler([0.0]), "Received: upper=None", id="scaler-no-upper"),
     # shapes
-    pytest.param(lambda: DomainScaler(DOMAIN)(np.zeros((3, 3), "float32")), r"2 coordinate\(s\).*3 column\(s\)", id="scaler-columns"),
-    pytest.param(lambda: kp.PointData([[0.5, 0.5], [0.2, 0.2]], [1.0, 2.0, 3.0]), r"values.*shape \(3, 1\) for 2 points", id="data-rows"),
-    pytest.param(lambda: model(conditions=[kp.PointData([[0.5, 0.5]], [[1.0, 2.0]])]), r"Received: values with shape \(1, 2\)", id="data-columns"),
+    pytest.param(ValueError, lambda: DomainScaler(DOMAIN)(np.zeros((3, 3), "float32")), r"2 coordinate\(s\).*3 column\(s\)", id="scaler-columns"),
+    pytest.param(ValueError, lambda: kp.PointData([[0.5, 0.5], [0.2, 0.2]], [1.0, 2.0, 3.0]), r"values.*shape \(3, 1\) for 2 points", id="data-rows"),
+    pytest.param(ValueError, lambda: model(conditions=[kp.PointData([[0.5, 0.5]], [[1.0, 2.0]])]), r"Received: values with shape \(1, 2\)", id="data-columns"),
     pytest.param(
+        ValueError,
         lambda: model(conditions=[kp.DirichletBC(np.zeros(3), points=[[0.0, 0.5], [1.0, 0.5]])]),
         r"one target per point.*Received: shape \(3, 1\)",
         id="target-array-length",
     ),
     pytest.param(
+        ValueError,
         lambda: kp.PINNModel(keras.layers.Lambda(lambda z: ops.sum(z, axis=1)), DOMAIN, heat_pde),
         r"`network` must map \(N, 2\).*Received: output shape \(1,\)",
         id="network-output-rank",
     ),
     # empty or NaN point sets and targets
-    pytest.param(lambda: model(conditions=[kp.PointData(np.zeros((0, 2)), np.zeros(0))]), r"points` is empty. Received: shape \(0, 2\)", id="data-empty"),
-    pytest.param(lambda: kp.DirichletBC(np.nan), "Received: value=nan", id="target-nan"),
-    pytest.param(lambda: kp.DirichletBC(0.0, n_points=True), "Received: n_points=True", id="n-points-bool"),
-    pytest.param(lambda: DOMAIN.sample_interior(4.0), r"Received: n=4.0", id="n-float"),
-    pytest.param(lambda: DOMAIN.sample_boundary(4, faces=[]), r"Received: faces=\[\]", id="faces-empty"),
+    pytest.param(ValueError, lambda: model(conditions=[kp.PointData(np.zeros((0, 2)), np.zeros(0))]), r"points` is empty. Received: shape \(0, 2\)", id="data-empty"),
+    pytest.param(ValueError, lambda: kp.DirichletBC(np.nan), "Received: value=nan", id="target-nan"),
+    pytest.param(ValueError, lambda: kp.DirichletBC(0.0, n_points=True), "Received: n_points=True", id="n-points-bool"),
+    pytest.param(ValueError, lambda: DOMAIN.sample_interior(4.0), r"Received: n=4.0", id="n-float"),
+    pytest.param(ValueError, lambda: DOMAIN.sample_boundary(4, faces=[]), r"Received: faces=\[\]", id="faces-empty"),
     # points outside the domain
-    pytest.param(lambda: model().residual(np.array([[5.0, 0.5]])), r"`x` has 1 point\(s\) outside the domain.*\[5.0, 0.5\]", id="residual-outside"),
+    pytest.param(ValueError, lambda: model().residual(np.array([[5.0, 0.5]])), r"`x` has 1 point\(s\) outside the domain.*\[5.0, 0.5\]", id="residual-outside"),
     pytest.param(
+        ValueError,
         lambda: model(conditions=[kp.NeumannBC(0.0, points=[[0.5, 0.5]])]),
         r"Point \[0.5, 0.5\] \(row 0\) lies on none of the faces",
         id="neumann-off-face",
     ),
     # unknown names
-    pytest.param(lambda: DOMAIN.sample_boundary(4, faces=["t_min"]), r"Unknown face.*Received: face='t_min'", id="face-time"),
-    pytest.param(lambda: DOMAIN.index(5), r"Unknown coordinate.*5", id="coordinate-index"),
-    pytest.param(lambda: model(pde=lambda d: d("v", "x")), r"Unknown output 'v'.*Received: output='v'", id="pde-unknown-output"),
-    pytest.param(lambda: model(pde=lambda d: d("u", "y")), r"Unknown input 'y'.*Received: wrt='y'", id="pde-unknown-input"),
-    pytest.param(lambda: model(pde=lambda d: d.coord("y") * d("u")), r"Unknown input 'y'.*Received: name='y'", id="pde-unknown-coord"),
+    pytest.param(ValueError, lambda: DOMAIN.sample_boundary(4, faces=["t_min"]), r"Unknown face.*Received: face='t_min'", id="face-time"),
+    pytest.param(ValueError, lambda: DOMAIN.index(5), r"Unknown coordinate.*5", id="coordinate-index"),
+    pytest.param(ValueError, lambda: model(pde=lambda d: d("v", "x")), r"Unknown output 'v'.*Received: output='v'", id="pde-unknown-output"),
+    pytest.param(ValueError, lambda: model(pde=lambda d: d("u", "y")), r"Unknown input 'y'.*Received: wrt='y'", id="pde-unknown-input"),
+    pytest.param(ValueError, lambda: model(pde=lambda d: d.coord("y") * d("u")), r"Unknown input 'y'.*Received: name='y'", id="pde-unknown-coord"),
     pytest.param(
+        ValueError,
         lambda: kp.derivatives(lambda z: z[:, :1], np.zeros((2, 2), "float32")).gradient("u", ["q"]),
         "Received: wrt='q'",
         id="gradient-unknown-input",
     ),
     pytest.param(
+        ValueError,
         lambda: kp.derivatives(lambda z: z[:, :1], np.zeros((2, 2), "float32")).laplacian("w"),
         "Received: output='w'",
         id="laplacian-unknown-output",
     ),
-    pytest.param(lambda: model(conditions=[kp.DirichletBC(0.0, component=3)]), r"component.*Received: component=3", id="component-index"),
+    pytest.param(ValueError, lambda: model(conditions=[kp.DirichletBC(0.0, component=3)]), r"component.*Received: component=3", id="component-index"),
     # residuals
-    pytest.param(lambda: model(pde=lambda d: None), "returned None", id="residual-none"),
-    pytest.param(lambda: model(pde=lambda d: d("u")[:1]), r"term 'pde'.*\(2,\) or \(2, k\).*Received: shape \(1, 1\)", id="residual-rows"),
-    pytest.param(lambda: model(pde=lambda d: d("u")[:, :, None]), r"Received: shape \(2, 1, 1\)", id="residual-rank"),
+    pytest.param(ValueError, lambda: model(pde=lambda d: None), "returned None", id="residual-none"),
+    pytest.param(ValueError, lambda: model(pde=lambda d: d("u")[:1]), r"term 'pde'.*\(3,\) or \(3, k\).*Received: shape \(1, 1\)", id="residual-rows"),
+    pytest.param(ValueError, lambda: model(pde=lambda d: d("u")[:, :, None]), r"Received: shape \(3, 1, 1\)", id="residual-rank"),
     # reference problems' residuals
-    pytest.param(lambda: BurgersResidual(nu=0.0), r"`nu` must be positive. Received: nu=0.0", id="burgers-nu"),
-    pytest.param(lambda: HeatResidual(alpha=-1.0), r"Received: alpha=-1.0", id="heat-alpha"),
-    pytest.param(lambda: BuckleyLeverettResidual(m=0.0), r"Received: m=0.0", id="buckley-leverett-m"),
+    pytest.param(ValueError, lambda: BurgersResidual(nu=0.0), r"`nu` must be positive. Received: nu=0.0", id="burgers-nu"),
+    pytest.param(ValueError, lambda: HeatResidual(alpha=-1.0), r"Received: alpha=-1.0", id="heat-alpha"),
+    pytest.param(ValueError, lambda: BuckleyLeverettResidual(m=0.0), r"Received: m=0.0", id="buckley-leverett-m"),
     # other arguments
-    pytest.param(lambda: kp.Residual(3), "Received: fn=3", id="residual-fn"),
-    pytest.param(lambda: kp.DirichletBC(0.0, name="my bc"), "Received: name='my bc'", id="term-name"),
-    pytest.param(lambda: kp.DirichletBC(0.0, weight=np.nan), "Received: weight=nan", id="weight-nan"),
+    pytest.param(ValueError, lambda: kp.Residual(3), "Received: fn=3", id="residual-fn"),
+    pytest.param(ValueError, lambda: kp.DirichletBC(0.0, name="my bc"), "Received: name='my bc'", id="term-name"),
+    pytest.param(ValueError, lambda: kp.DirichletBC(0.0, weight=np.nan), "Received: weight=nan", id="weight-nan"),
     pytest.param(
+        ValueError,
         lambda: model(conditions=[kp.DirichletBC(0.0, name="a"), kp.DirichletBC(1.0, name="a")]),
         "Two terms are named 'a'",
         id="term-name-twice",
     ),
-    pytest.param(fit_with_bad_steps, "Received: steps_per_epoch=0", id="steps-per-epoch"),
-    pytest.param(lambda: StopOnNonFinite(restore_last_finite="yes"), "Received: restore_last_finite='yes'", id="callback-flag"),
+    pytest.param(ValueError, fit_with_bad_steps, "Received: steps_per_epoch=0", id="steps-per-epoch"),
+    pytest.param(ValueError, lambda: StopOnNonFinite(restore_last_finite="yes"), "Received: restore_last_finite='yes'", id="callback-flag"),
 ]
 
 
-@pytest.mark.parametrize("call,message", BAD_INPUTS)
-def test_bad_input_errors(call, message):
-    with pytest.raises(ValueError, match=message):
-        call()
 
 
 def test_integer_points_are_cast_not_refused():
@@ -131,58 +133,121 @@ def test_integer_points_are_cast_not_refused():
     np.testing.assert_allclose(ops.convert_to_numpy(d("u", 0)), [[2.0], [6.0]])
 
 
-# More bad inputs, each with its error type (one is a KeyError), checked with
-# warnings silenced: each message names the argument and the value received.
-BAD_INPUTS_BY_TYPE = [
-    pytest.param(lambda: kp.SpaceTime(kp.Interval(0, 1), 1.0, 0.0), ValueError, r"Received: t0=1.0, t1=0.0", id="spacetime-t1-before-t0"),
-    pytest.param(lambda: DOMAIN.check_points([["a", "b"]]), ValueError, r"`points` must be an array of numbers.*Received: points=", id="points-not-numbers"),
-    pytest.param(lambda: model(conditions=[kp.PeriodicBC("q")]), ValueError, r"Unknown coordinate.*Received: coordinate='q'", id="periodic-unknown-coordinate"),
-    pytest.param(lambda: kp.PointData([["a", 0.1]], [1.0]), ValueError, r"`points` must be an array of numbers.*Received: points=", id="data-points-not-numbers"),
-    pytest.param(lambda: kp.PointData([[0.5, 0.5]], ["a"]), ValueError, r"`values` must be an array of numbers.*Received: values=", id="data-values-not-numbers"),
-    pytest.param(lambda: kp.DirichletBC("zero"), ValueError, r"`value` must be a number, an array or a callable.*Received: value='zero'", id="target-string"),
-    pytest.param(lambda: kp.PointData([[0.5, 0.5]], [np.inf]), ValueError, r"`values` holds 1 non-finite.*row 0", id="data-values-inf"),
+MORE_BAD_INPUTS = [
+    pytest.param(ValueError, lambda: kp.SpaceTime(kp.Interval(0, 1), 1.0, 0.0), r"Received: t0=1.0, t1=0.0", id="spacetime-t1-before-t0"),
+    pytest.param(ValueError, lambda: DOMAIN.check_points([["a", "b"]]), r"`points` must be an array of numbers.*Received: points=", id="points-not-numbers"),
+    pytest.param(ValueError, lambda: model(conditions=[kp.PeriodicBC("q")]), r"Unknown coordinate.*Received: coordinate='q'", id="periodic-unknown-coordinate"),
+    pytest.param(ValueError, lambda: kp.PointData([["a", 0.1]], [1.0]), r"`points` must be an array of numbers.*Received: points=", id="data-points-not-numbers"),
+    pytest.param(ValueError, lambda: kp.PointData([[0.5, 0.5]], ["a"]), r"`values` must be an array of numbers.*Received: values=", id="data-values-not-numbers"),
+    pytest.param(ValueError, lambda: kp.DirichletBC("zero"), r"`value` must be a number, an array or a callable.*Received: value='zero'", id="target-string"),
+    pytest.param(ValueError, lambda: kp.PointData([[0.5, 0.5]], [np.inf]), r"`values` holds 1 non-finite.*row 0", id="data-values-inf"),
     pytest.param(
-        lambda: model(conditions=[kp.DirichletBC(lambda p: np.full(len(p), np.nan), n_points=4)]),
         ValueError,
+        lambda: model(conditions=[kp.DirichletBC(lambda p: np.full(len(p), np.nan), n_points=4)]),
         r"produced 4 non-finite target\(s\).*first at row 0",
         id="target-callable-nan",
     ),
     pytest.param(
-        lambda: model(conditions=[kp.InitialCondition(0.0, points=[[0.5, 0.5]])]),
         ValueError,
+        lambda: model(conditions=[kp.InitialCondition(0.0, points=[[0.5, 0.5]])]),
         r"t = t0 = 0.0.*Received: 1 point\(s\) off it, first at row 0: \[0.5, 0.5\]",
         id="initial-points-off-t0",
     ),
     pytest.param(
-        lambda: model(conditions=[kp.PeriodicBC("x", points=[[0.5, 0.5]])]),
         ValueError,
+        lambda: model(conditions=[kp.PeriodicBC("x", points=[[0.5, 0.5]])]),
         r"lower face x = 0.0.*Received: 1 point\(s\) off it, first at row 0: \[0.5, 0.5\]",
         id="periodic-points-off-face",
     ),
-    pytest.param(lambda: kp.DirichletBC(0.0, sampler="halton"), ValueError, r"Unknown sampler.*Received: sampler='halton'", id="condition-sampler"),
-    pytest.param(lambda: model(pde_weight=-1.0), ValueError, r"Received: pde_weight=-1.0", id="pde-weight"),
-    pytest.param(lambda: model(n_collocation=0), ValueError, r"Received: n_collocation=0", id="n-collocation"),
-    pytest.param(lambda: model(parameters={"my alpha": 1.0}), ValueError, r"identifiers.*Received: parameters=\{'my alpha': 1.0\}", id="parameter-name"),
-    pytest.param(lambda: model(parameters={"a": "x"}), ValueError, r"numbers.*Received: parameters=\{'a': 'x'\}", id="parameter-value"),
-    pytest.param(lambda: model(output_transform=3), ValueError, r"Received: output_transform=3", id="output-transform"),
-    pytest.param(lambda: model().residual(np.array([[0.5, 0.5]]), term="foo"), ValueError, r"Unknown term.*Received: term='foo'", id="residual-unknown-term"),
+    pytest.param(ValueError, lambda: kp.DirichletBC(0.0, sampler="halton"), r"Unknown sampler.*Received: sampler='halton'", id="condition-sampler"),
+    pytest.param(ValueError, lambda: model(pde_weight=-1.0), r"Received: pde_weight=-1.0", id="pde-weight"),
+    pytest.param(ValueError, lambda: model(n_collocation=0), r"Received: n_collocation=0", id="n-collocation"),
+    pytest.param(ValueError, lambda: model(parameters={"my alpha": 1.0}), r"identifiers.*Received: parameters=\{'my alpha': 1.0\}", id="parameter-name"),
+    pytest.param(ValueError, lambda: model(parameters={"a": "x"}), r"numbers.*Received: parameters=\{'a': 'x'\}", id="parameter-value"),
+    pytest.param(ValueError, lambda: model(output_transform=3), r"Received: output_transform=3", id="output-transform"),
+    pytest.param(ValueError, lambda: model().residual(np.array([[0.5, 0.5]]), term="foo"), r"Unknown term.*Received: term='foo'", id="residual-unknown-term"),
     pytest.param(
-        lambda: kp.PINNModel(keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]), DOMAIN, heat_pde),
         ValueError,
+        lambda: kp.PINNModel(keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]), DOMAIN, heat_pde),
         r"`network` must accept \(N, 2\) points.*\('x', 't'\)",
         id="network-input-width",
     ),
-    pytest.param(lambda: model(pde=lambda d: d.params["beta"] * d("u")), KeyError, r"Unknown PDE parameter 'beta'.*parameters=", id="pde-unknown-parameter"),
+    pytest.param(KeyError, lambda: model(pde=lambda d: d.params["beta"] * d("u")), r"Unknown PDE parameter 'beta'.*parameters=", id="pde-unknown-parameter"),
 ]
 
 
-@pytest.mark.parametrize("call,error,message", BAD_INPUTS_BY_TYPE)
-def test_bad_input_errors_by_type(call, error, message):
+def fit_with(**kwargs):
+    m = model()
+    m.compile()
+    m.fit(verbose=0, **kwargs)
+
+
+class ListNet(keras.layers.Layer):
+    """A network returning a list of two (N, 1) tensors."""
+
+    def call(self, inputs):
+        return [inputs[:, :1], inputs[:, 1:]]
+
+
+def two_outputs():
+    return keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+
+
+def load_file(tmp, content):
+    path = tmp / "model.keras"
+    path.write_bytes(content)
+    return keras.models.load_model(path)
+
+
+# Inputs that were refused with another library's message, or accepted
+# silently (#18, item 9).
+NEW_BAD_INPUTS = [
+    pytest.param(ValueError, lambda: model(seed="abc"), r"`seed` must be a non-negative integer or None. Received: seed='abc'", id="seed-string"),
+    pytest.param(ValueError, lambda: model(seed=-1), r"Received: seed=-1", id="seed-negative"),
+    pytest.param(ValueError, lambda: model(seed=1.5), r"Received: seed=1.5", id="seed-float"),
+    pytest.param(ValueError, lambda: model(conditions=None), r"`conditions` must be a list .*Received: conditions=None", id="conditions-none"),
+    pytest.param(ValueError, lambda: model(conditions=kp.DirichletBC(0.0)), r"`conditions` must be a list .*Received: conditions=DirichletBC\(", id="conditions-single"),
+    pytest.param(ValueError, lambda: kp.PINNModel(ListNet(), DOMAIN, heat_pde), r"`network` must return one \(N, m\) tensor.*returning a list of 2", id="network-list"),
+    pytest.param(ValueError, lambda: model(output_transform=lambda x, u: None), r"`output_transform\(x, u\)` must return .*\(1, 1\).*returning None", id="output-transform-none"),
+    pytest.param(
+        ValueError,
+        lambda: model(output_transform=lambda x, u: ops.concatenate([u, u], axis=1)),
+        r"`output_transform\(x, u\)` must return .*Received: .*returning shape \(1, 2\)",
+        id="output-transform-width",
+    ),
+    pytest.param(ValueError, lambda: fit_with(x={}), r"pass a dict .*Received: x=\{\} lacks the term\(s\) \['pde'\]", id="fit-x-empty-dict"),
+    pytest.param(ValueError, lambda: fit_with(batch_size=32), r"full batch.*Received: batch_size=32", id="fit-batch-size"),
+    pytest.param(ValueError, lambda: fit_with(stop_on_non_finite="yes"), r"Received: stop_on_non_finite='yes'", id="fit-stop-flag"),
+    pytest.param(ValueError, lambda: kp.Interval("a", 1.0), r"`lower` must be a number or a list of numbers. Received: lower=\['a'\]", id="interval-string-bound"),
+    pytest.param(ValueError, lambda: DomainScaler([0.0], ["b"]), r"`upper` must be a number or a list of numbers. Received: upper=\['b'\]", id="scaler-string-bound"),
+    pytest.param(ValueError, lambda: kp.Box([], []), r"at least one coordinate. Received: lower=\[\], upper=\[\]", id="box-empty"),
+    pytest.param(ValueError, lambda: model(resample="no"), r"`resample` must be True or False. Received: resample='no'", id="resample-string"),
+    pytest.param(ValueError, lambda: kp.DirichletBC(0.0, resample="no"), r"Received: resample='no'", id="condition-resample-string"),
+    pytest.param(ValueError, lambda: model(network=two_outputs(), output_names=("u", "u")), r"distinct.*Received: output_names=\('u', 'u'\)", id="output-names-duplicate"),
+    pytest.param(ValueError, lambda: model(output_names=(1,)), r"distinct non-empty strings.*Received: output_names=\(1,\)", id="output-names-not-strings"),
+    pytest.param(ValueError, lambda: model(output_names="u"), r"list or tuple.*Received: output_names='u'", id="output-names-string"),
+    pytest.param(ValueError, lambda: kp.layers.VectorQuantizer(8, 4, epsilon=np.inf), r"`epsilon` must be a finite number > 0. Received: epsilon=inf", id="vq-epsilon-inf"),
+    pytest.param(ValueError, lambda: DomainScaler([-1e39], [1e39]), r"overflow the layer's dtype float32.*Received: lower=\[-1e\+39\]", id="scaler-bounds-overflow"),
+    pytest.param(ValueError, lambda: DomainScaler([-3e38], [3e38]), r"2 \* \(upper - lower\) must be finite", id="scaler-extent-overflow"),
+]
+
+
+@pytest.mark.parametrize("error,call,message", BAD_INPUTS + MORE_BAD_INPUTS + NEW_BAD_INPUTS)
+def test_bad_input_errors(error, call, message):
+    """One row of docs/errors.md each."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(error, match=message):
             call()
 
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 truncated"], ids=["empty", "truncated"])
+def test_empty_or_truncated_keras_file_is_keras_file_not_found(tmp_path, content):
+    """Keras's own load_model (keras_pinn has no loader of its own) calls a
+    file that is not a whole zip archive "not found", though it exists:
+    docs/errors.md documents it."""
+    with pytest.raises(ValueError, match=r"File not found: filepath=.*model.keras"):
+        load_file(tmp_path, content)
 
 def test_evaluate_with_plain_array_names_the_expected_input():
     """Today each backend fails differently (JAX and TensorFlow TypeError,
@@ -307,12 +372,13 @@ def test_stop_on_non_finite_names_term_and_restores_last_finite_weights():
     assert all(math.isfinite(v) for log in rec.logs[:poisoned] for v in log.values())
     assert math.isnan(rec.logs[poisoned]["pde_loss"]) and math.isfinite(rec.logs[poisoned]["bc_loss"])
     assert len(history.history["loss"]) == 2 and math.isnan(history.history["pde_loss"][-1])
-    # the failing update made the weights NaN; the callback put back those of the step before
+    # step 4's own loss was NaN: the callback put back the weights step 3
+    # started from, the last whose logged loss was finite
     assert not all(np.isfinite(w).all() for w in rec.after[poisoned])
     assert stop.restored and stop.restored_from_step == poisoned - 1
-    assert_weights_equal(m.get_weights(), rec.after[poisoned - 1])  # the gate's flag is back to 1 too
-    # the optimizer state is the finite one too (4 applied steps), so training resumes
-    assert int(ops.convert_to_numpy(m.optimizer.iterations)) == poisoned
+    assert_weights_equal(m.get_weights(), rec.before[poisoned - 1])  # the gate's flag is back to 1 too
+    # the optimizer state is the matching one (3 applied steps), so training resumes
+    assert int(ops.convert_to_numpy(m.optimizer.iterations)) == poisoned - 1
     assert all(np.isfinite(ops.convert_to_numpy(v)).all() for v in m.optimizer.variables)
     healthy = StopOnNonFinite()
     with warnings.catch_warnings():
@@ -322,16 +388,15 @@ def test_stop_on_non_finite_names_term_and_restores_last_finite_weights():
     assert healthy.step is None and healthy.term is None and not healthy.restored
 
 
-def test_stop_at_first_step_restores_initial_state():
+def test_stop_at_first_step_has_nothing_finite_to_restore():
+    """A non-finite loss at the first step: the weights training started
+    from are the ones whose loss was not finite; nothing is restored."""
     m = gated_model()
     stop, rec = StopOnNonFinite(), Recorder()
-    with pytest.warns(RuntimeWarning, match=r"term 'pde'.*at step 0 .*start of training"):
+    with pytest.warns(RuntimeWarning, match=r"term 'pde'.*at step 0 .*nothing to restore"):
         m.fit(epochs=2, steps_per_epoch=2, verbose=0, callbacks=[PoisonAt(0), rec, stop])
-    assert stop.step == 0 and stop.term == "pde" and stop.restored_from_step == -1
+    assert stop.step == 0 and stop.term == "pde" and not stop.restored and stop.restored_from_step is None
     assert len(rec.logs) == 1
-    assert_weights_equal(m.get_weights(), rec.initial)
-    assert int(ops.convert_to_numpy(m.optimizer.iterations)) == 0
-    assert all(np.isfinite(ops.convert_to_numpy(v)).all() for v in m.optimizer.variables)
 
 
 def test_stop_without_restoring_leaves_the_failed_weights():
@@ -366,6 +431,8 @@ def test_non_finite_weights_after_a_finite_loss_stop_too():
         m.fit(epochs=1, steps_per_epoch=5, verbose=0, callbacks=[rec, CorruptKernelAfter(2), stop])
     assert stop.step == 2 and stop.term == "weights" and stop.variable.endswith("kernel")
     assert len(rec.logs) == 3 and all(math.isfinite(v) for v in rec.logs[2].values())
+    # step 2's loss was finite: the weights it started from come back
+    assert stop.restored_from_step == 2
     assert_weights_equal(m.get_weights(), rec.after[1])
 
 
@@ -427,3 +494,165 @@ def test_same_seeds_repeat_the_run_exactly():
     keras.utils.set_random_seed(8)
     other = mlp(6)
     assert not np.array_equal(other.get_weights()[0], a.initial[0])
+
+
+# -- non-finite losses that arise from training (#18, items 1 and 2) ------------------
+
+
+def log_parameter_model():
+    """The PDE's coefficient enters under a log and SGD drives it negative
+    in the first step: ``r = heat + log(a) + 5`` with ``a = 1`` has
+    ``d mean(r^2) / da ~ 10``, so a learning rate of 0.5 moves ``a`` to
+    about -4, and step 1's loss is NaN."""
+    m = kp.PINNModel(
+        mlp(), DOMAIN, lambda d: heat_pde(d) + ops.log(d.params["a"]) + 5.0,
+        conditions=[kp.DirichletBC(0.0, n_points=8)], parameters={"a": 1.0}, n_collocation=16, seed=0,
+    )
+    m.compile(optimizer=keras.optimizers.SGD(0.5))
+    return m
+
+
+def test_stop_restores_weights_whose_own_loss_is_finite_log_parameter():
+    m = log_parameter_model()
+    stop, rec = StopOnNonFinite(), Recorder()
+    with pytest.warns(RuntimeWarning, match=r"term 'pde' \(log 'pde_loss'\) became non-finite \(nan\) at step 1 "):
+        m.fit(epochs=3, steps_per_epoch=2, verbose=0, callbacks=[rec, stop])
+    assert (stop.step, stop.term) == (1, "pde") and math.isfinite(rec.logs[0]["loss"])
+    assert float(ops.convert_to_numpy(m.pde_parameters["a"])) == 1.0  # before the step that drove it negative
+    assert stop.restored_from_step == 0
+    assert_weights_equal(m.get_weights(), rec.initial)
+    evaluated = m.evaluate(verbose=0, return_dict=True)
+    assert all(math.isfinite(v) for v in evaluated.values()), evaluated
+
+
+def test_stop_restores_weights_whose_own_loss_is_finite_overflow():
+    """A huge learning rate drives the weights to about 1e37 in one Adam
+    step: finite weights whose fields overflow (u^2 = inf)."""
+    m = kp.PINNModel(mlp(), DOMAIN, heat_pde, conditions=[kp.DirichletBC(1.0, n_points=8)], n_collocation=16, seed=0)
+    m.compile(optimizer=keras.optimizers.Adam(1e37))
+    stop, rec = StopOnNonFinite(), Recorder()
+    with pytest.warns(RuntimeWarning, match=r"became non-finite .* at step 1 "):
+        m.fit(epochs=1, steps_per_epoch=4, verbose=0, callbacks=[rec, stop])
+    assert stop.step == 1 and stop.restored_from_step == 0
+    assert max(np.abs(w).max() for w in rec.after[0]) > 1e30  # the update that overflowed
+    assert_weights_equal(m.get_weights(), rec.initial)
+    evaluated = m.evaluate(verbose=0, return_dict=True)
+    assert all(math.isfinite(v) for v in evaluated.values()), evaluated
+
+
+def test_fit_stops_on_non_finite_loss_by_default_unless_opted_out():
+    m = log_parameter_model()
+    with pytest.warns(RuntimeWarning, match=r"term 'pde' .* at step 1 .*restore_last_finite=False"):
+        history = m.fit(epochs=5, verbose=0)
+    assert len(history.history["loss"]) == 2 and math.isnan(history.history["pde_loss"][-1])
+    m = log_parameter_model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        history = m.fit(epochs=5, verbose=0, stop_on_non_finite=False)
+    assert len(history.history["loss"]) == 5 and math.isnan(history.history["loss"][-1])
+    # the user's own StopOnNonFinite is used instead of the default one
+    m, stop = log_parameter_model(), StopOnNonFinite()
+    with pytest.warns(RuntimeWarning) as caught:
+        m.fit(epochs=5, verbose=0, callbacks=[stop])
+    assert stop.restored and len([w for w in caught if "StopOnNonFinite" in str(w.message)]) == 1
+
+
+def test_fit_lbfgs_from_non_finite_weights_warns_naming_the_term():
+    m = kp.PINNModel(
+        mlp(), DOMAIN, lambda d: heat_pde(d) + ops.log(d.params["a"]),
+        conditions=[kp.DirichletBC(0.0, n_points=8)], parameters={"a": -1.0}, n_collocation=16, seed=0,
+    )
+    with pytest.warns(RuntimeWarning, match=r"fit_lbfgs: the loss at the starting weights is not finite: term 'pde' \(nan\)"):
+        history = m.fit_lbfgs(epochs=1, steps_per_epoch=3, verbose=0)
+    assert "not finite" in history.lbfgs["message"] and history.lbfgs["iterations"] == 0
+
+
+# -- systems of equations (#18, item 3) --------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_systems_of_one_two_and_three_equations(k):
+    """The build-time probe must not take a k-equation residual (N, k) for
+    a broadcast (N, N), whatever k, nor the training step when there are
+    as many points as equations."""
+    net = keras.Sequential([keras.Input((2,)), DomainScaler(DOMAIN), keras.layers.Dense(6, "tanh"), keras.layers.Dense(k)])
+    names = tuple(f"u{i}" for i in range(k)) if k > 1 else ("u",)
+
+    def system(d):
+        return ops.concatenate([d(n, "t") - 0.1 * d(n, "x", "x") for n in names], axis=1)
+
+    for n_collocation in (16, k):
+        m = kp.PINNModel(net, DOMAIN, system, n_collocation=n_collocation, output_names=names, seed=0)
+        assert m._term("pde").n_equations == k
+        r = ops.convert_to_numpy(m.residual(np.array([[0.5, 0.5], [0.2, 1.0], [0.9, 0.1], [0.1, 0.3]])))
+        assert r.shape == (4, k)
+        m.compile(optimizer=keras.optimizers.SGD(1e-3))
+        history = m.fit(epochs=1, verbose=0)
+        assert math.isfinite(history.history["pde_loss"][0])
+    # a broadcast (N,) - (N, 1) is still refused
+    with pytest.raises(ValueError, match=r"broadcast against an \(N, 1\)"):
+        kp.PINNModel(net, DOMAIN, lambda d: d(names[0], "t")[:, 0] - d(names[0], "x", "x"), output_names=names)
+
+
+# -- a condition shared by two models (#18, item 4) ---------------------------------------
+
+
+def test_condition_shared_by_two_models_keeps_each_models_binding():
+    bc = kp.DirichletBC(1.0, component="v", n_points=8)
+    first = kp.PINNModel(two_outputs(), DOMAIN, conditions=[bc], output_names=("u", "v"), seed=0)
+    first.compile()
+    before = first.evaluate(verbose=0, return_dict=True)
+    fields = ops.convert_to_numpy(first.predict(first.point_sets()["bc"]["x"], verbose=0))
+    np.testing.assert_allclose(before["bc_loss"], np.mean((fields[:, 1] - 1.0) ** 2), rtol=1e-5)
+    kp.PINNModel(two_outputs(), DOMAIN, conditions=[bc, kp.DirichletBC(0.0)], output_names=("v", "w"), seed=0)
+    after = first.evaluate(verbose=0, return_dict=True)
+    assert after["bc_loss"] == before["bc_loss"]  # still v, the second output of the first model
+    assert bc.name is None  # the user's object is left as given
+
+
+# -- points and sampler state saved with the model (#18, item 7) ------------------------------
+
+
+def resampling_model():
+    keras.utils.set_random_seed(3)
+    m = kp.PINNModel(
+        mlp(6), DOMAIN, HeatResidual(0.1),
+        conditions=[kp.DirichletBC(0.0, n_points=8), kp.InitialCondition(0.0, n_points=8)],
+        n_collocation=16, resample=True, seed=5,
+    )
+    m.compile(optimizer=keras.optimizers.Adam(1e-2))
+    return m
+
+
+def test_resumed_resampling_run_is_identical_to_an_uninterrupted_one(tmp_path):
+    whole = resampling_model()
+    whole.fit(epochs=4, verbose=0)
+    first = resampling_model()
+    first.fit(epochs=2, verbose=0)
+    first.save(tmp_path / "half.keras")
+    resumed = keras.models.load_model(tmp_path / "half.keras")
+    for name, batch in first.point_sets().items():
+        np.testing.assert_array_equal(resumed.point_sets()[name]["x"], batch["x"])
+    resumed.fit(epochs=2, verbose=0)
+    assert_weights_equal(resumed.get_weights(), whole.get_weights())
+    for name, batch in whole.point_sets().items():
+        np.testing.assert_array_equal(resumed.point_sets()[name]["x"], batch["x"])
+    # a weights file (what BackupAndRestore and ModelCheckpoint write) carries them too
+    first.save_weights(tmp_path / "half.weights.h5")
+    fresh = resampling_model()
+    fresh.optimizer.build(fresh.trainable_variables)
+    fresh.load_weights(tmp_path / "half.weights.h5")
+    np.testing.assert_array_equal(fresh.point_sets()["pde"]["x"], first.point_sets()["pde"]["x"])
+
+
+def test_points_added_by_rar_are_saved(tmp_path):
+    m = kp.PINNModel(mlp(6), DOMAIN, HeatResidual(0.1), conditions=[kp.DirichletBC(0.0, n_points=8)], n_collocation=32, seed=0)
+    m.compile(optimizer=keras.optimizers.Adam(1e-2))
+    m.fit(epochs=2, verbose=0, callbacks=[kp.adaptive.RAR(n_candidates=200, n_add=24, seed=0)])
+    assert m.point_sets()["pde"]["x"].shape == (80, 2)
+    m.save(tmp_path / "rar.keras")
+    loaded = keras.models.load_model(tmp_path / "rar.keras")
+    np.testing.assert_array_equal(loaded.point_sets()["pde"]["x"], m.point_sets()["pde"]["x"])
+    np.testing.assert_allclose(
+        loaded.evaluate(verbose=0, return_dict=True)["pde_loss"], m.evaluate(verbose=0, return_dict=True)["pde_loss"], rtol=1e-6
+    )

@@ -8,6 +8,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pinn._validation import float_vector
+
 __all__ = ["DomainScaler"]
 
 
@@ -64,8 +66,8 @@ class DomainScaler(keras.layers.Layer):
             lower, upper = lower.lower, lower.upper
         if upper is None:
             raise ValueError("`upper` is required when `lower` is not a domain. Received: upper=None")
-        lo = np.atleast_1d(np.asarray(lower, dtype="float64"))
-        hi = np.atleast_1d(np.asarray(upper, dtype="float64"))
+        lo = float_vector(lower, "lower")
+        hi = float_vector(upper, "upper")
         if lo.ndim != 1 or lo.shape != hi.shape:
             raise ValueError(
                 "`lower` and `upper` must be 1-D and of equal length. "
@@ -77,6 +79,15 @@ class DomainScaler(keras.layers.Layer):
             raise ValueError(
                 "Each lower bound must be strictly below its upper bound. "
                 f"Received: lower={lo.tolist()}, upper={hi.tolist()}"
+            )
+        dtype = self.compute_dtype if "float" in str(self.compute_dtype) else "float32"
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = [np.asarray(v, dtype=dtype) for v in (lo, hi, 2 * (hi - lo))]
+        if not all(np.all(np.isfinite(v)) for v in scaled):
+            raise ValueError(
+                f"The bounds overflow the layer's dtype {dtype}: lower, upper and 2 * (upper - lower) must "
+                f"be finite in it (largest {float(np.finfo(dtype).max):.3g}), or the outputs are NaN. "
+                f"Rescale the coordinates. Received: lower={lo.tolist()}, upper={hi.tolist()}"
             )
         self.lower = lo.tolist()
         self.upper = hi.tolist()

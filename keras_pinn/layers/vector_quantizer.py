@@ -201,10 +201,11 @@ class VectorQuantizer(keras.layers.Layer):
         if (
             isinstance(epsilon, bool)
             or not isinstance(epsilon, numbers.Real)
+            or not math.isfinite(float(epsilon))
             or not float(epsilon) > 0
         ):
             raise ValueError(
-                f"`epsilon` must be a number > 0. Received: epsilon={epsilon!r}"
+                f"`epsilon` must be a finite number > 0. Received: epsilon={epsilon!r}"
             )
         self.epsilon = float(epsilon)
         self.return_indices = bool(return_indices)
