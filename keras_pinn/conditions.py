@@ -18,6 +18,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pinn import _saving
 from keras_pinn._validation import positive_int
 from keras_pinn.domains import SAMPLERS, Box, SpaceTime
 
@@ -168,7 +169,7 @@ class _ValueTarget(Condition):
     def __init__(self, value: float | Callable | np.ndarray = 0.0, **kwargs):
         super().__init__(**kwargs)
         if isinstance(value, dict):
-            value = _deserialize(value)
+            value = _saving.deserialize_function(value, "value")
         if not callable(value):
             arr = _float_array(value, "value", "a number, an array or a callable")
             if not np.all(np.isfinite(arr)):
@@ -207,6 +208,7 @@ class _ValueTarget(Condition):
     def get_config(self):
         config = super().get_config()
         value = self.value
+        _saving.check_saveable(value, f"value (of {type(self).__name__} {self.name!r})")
         config["value"] = _serialize(value) if callable(value) else np.asarray(value).tolist()
         return config
 
@@ -231,7 +233,7 @@ class Residual(Condition):
         kwargs.setdefault("sampler", "lhs")
         super().__init__(**kwargs)
         if isinstance(fn, dict):
-            fn = _deserialize(fn)
+            fn = _saving.deserialize_function(fn, "fn")
         if not callable(fn):
             raise ValueError(f"`fn` must be callable. Received: fn={fn!r}")
         self.fn = fn
@@ -247,6 +249,7 @@ class Residual(Condition):
 
     def get_config(self):
         config = super().get_config()
+        _saving.check_saveable(self.fn, f"fn (of {type(self).__name__} {self.name!r})")
         config["fn"] = _serialize(self.fn)
         return config
 

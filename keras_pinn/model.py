@@ -9,6 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pinn import _saving
 from keras_pinn import backend as _backend
 from keras_pinn import balancing as _balancing
 from keras_pinn import distribution as _distribution
@@ -154,9 +155,9 @@ class PINNModel(keras.Model):
         if sampler not in SAMPLERS:
             raise ValueError(f"Unknown sampler: expected one of {SAMPLERS}. Received: sampler={sampler!r}")
         if isinstance(pde, dict):
-            pde = _deserialize(pde)
+            pde = _saving.deserialize_function(pde, "pde")
         if isinstance(output_transform, dict):
-            output_transform = _deserialize(output_transform)
+            output_transform = _saving.deserialize_function(output_transform, "output_transform")
         if output_transform is not None and not callable(output_transform):
             raise ValueError(
                 f"`output_transform` must be callable. Received: output_transform={output_transform!r}"
@@ -597,6 +598,10 @@ class PINNModel(keras.Model):
 
     # -- saving -----------------------------------------------------------------
     def get_config(self):
+        # Refuse now what load_model could not find again (lambdas,
+        # unregistered functions): see keras_pinn._saving.
+        _saving.check_saveable(self.pde, "pde")
+        _saving.check_saveable(self.output_transform, "output_transform")
         return {
             "name": self.name,
             "network": _serialize(self.network),
