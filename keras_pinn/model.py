@@ -547,6 +547,8 @@ class PINNModel(keras.Model):
             kwargs.setdefault("shuffle", False)  # full batch: nothing to shuffle
         if self.loss_balancer.adaptive:
             callbacks.append(_BalancerCallback())
+        if self.pde_parameters:
+            callbacks.insert(0, _ParameterLog())
         if callbacks:
             kwargs["callbacks"] = callbacks
         return super().fit(x, y, steps_per_epoch=steps_per_epoch, **kwargs)
@@ -671,6 +673,20 @@ class _FixedPointsGuard(keras.callbacks.Callback):
                 "a class attribute `changes_points = True` (as keras_pinn.adaptive's callbacks have), and "
                 "fit will feed the points step by step."
             )
+
+
+class _ParameterLog(keras.callbacks.Callback):
+    """Puts the PDE parameters' values after each epoch's last step into
+    that epoch's logs (History, CSVLogger and later callbacks). The values
+    ``compute_loss`` records are those the step started from, one optimizer
+    update behind; at the epoch's end the variables themselves are current
+    on every backend."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        for name, variable in self.model.pde_parameters.items():
+            logs[name] = float(ops.convert_to_numpy(variable.value))
 
 
 class _BalancerCallback(keras.callbacks.Callback):
