@@ -311,6 +311,8 @@ class PINNModel(keras.Model):
         with _backend.enable_grad():
             d = self.derivatives(x)
             pde_term.residual_from(d, x.shape[0])
+        # Taylor mode takes mixed partials (u_xt) from the backend's autodiff.
+        self._pde_uses_autodiff = d.method == "autodiff" or getattr(d._engine, "_autodiff", None) is not None
         return d.max_order
 
     def _check_architecture(self):
@@ -588,7 +590,32 @@ class PINNModel(keras.Model):
                 "PINNModel computes its own loss from its terms; do not pass `loss`. "
                 f"Received: loss={kwargs['loss']!r}"
             )
+        if _backend.BACKEND == "torch" and kwargs.get("jit_compile") is True and self.uses_input_autodiff:
+            warnings.warn(
+                "jit_compile=True on PyTorch: torch.compile cannot compile the double backward that input "
+                f"derivatives by automatic differentiation need (derivative_method={self.derivative_method!r}, "
+                f"resolved to {self.resolved_derivative_method!r}"
+                + (", with mixed partials from autodiff" if self._taylor else "")
+                + "), so this model trains eagerly (jit_compile=False). For the compiled fast path use a "
+                f"network Taylor mode covers ({_taylor.SUPPORTED}) and no mixed partials.",
+                stacklevel=2,
+            )
+            kwargs["jit_compile"] = False
         super().compile(optimizer=optimizer, **kwargs)
+
+    @property
+    def uses_input_autodiff(self) -> bool:
+        """Whether a training step takes input derivatives by the backend's
+        automatic differentiation (a derivative of a derivative): with
+        ``derivative_method`` resolved to ``"autodiff"`` for a term that
+        needs derivatives, or with Taylor mode for a PDE asking for mixed
+        partials. PyTorch's ``torch.compile`` cannot compile such a step,
+        so there ``compile(jit_compile=True)`` falls back to eager."""
+        if self.resolved_derivative_method == "finite_difference":
+            return False
+        if self.pde is not None and getattr(self, "_pde_uses_autodiff", False):
+            return True
+        return not self._taylor and any(t.needs_derivatives for t in self.terms)
 
     def compile_from_config(self, config):
         """Restores ``compile()`` (optimizer and its state) when loading."""
@@ -599,6 +626,15 @@ class PINNModel(keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     # -- saving -----------------------------------------------------------------
+    def save(self, filepath, *args, **kwargs):
+        """``keras.Model.save``, after checking that every function the model
+        holds (``pde``, condition targets, ``output_transform``) can be found
+        again by ``load_model``: a lambda or an unregistered function raises
+        ``ValueError`` before any file is written (see the README's "Saving
+        and loading")."""
+        self.get_config()
+        return super().save(filepath, *args, **kwargs)
+
     def get_config(self):
         # Refuse now what load_model could not find again (lambdas,
         # unregistered functions): see keras_pinn._saving.
