@@ -347,3 +347,14 @@ def test_taylor_networks_keep_the_compiled_path():
 
     # a mixed partial comes from autodiff even in Taylor mode
     assert small_model(mixed).uses_input_autodiff
+
+
+# -- 4. the reference pages' examples run as printed --------------------------------
+def test_reference_examples_run(tmp_path):
+    blocks = []
+    for page in sorted((ROOT / "docs" / "reference").glob("*.md")):
+        for block in re.findall(r"```python\n(.*?)```", page.read_text(), re.S):
+            blocks.append(f"exec(compile({block!r}, {str(page.name)!r}, 'exec'), {{}})\nprint('ran', {page.name!r})")
+    assert len(blocks) >= 8
+    proc = run_python("\n".join(blocks), tmp_path, timeout=600)
+    assert proc.stdout.count("ran ") == len(blocks)
