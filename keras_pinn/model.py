@@ -531,6 +531,8 @@ class PINNModel(keras.Model):
         ``steps_per_epoch`` steps (default 1). Other arguments are Keras's.
         """
         callbacks = list(kwargs.get("callbacks") or [])
+        if any(isinstance(c, keras.callbacks.ModelCheckpoint) and not c.save_weights_only for c in callbacks):
+            self.get_config()  # a function save would refuse: say so now, not at the first checkpoint
         if x is None:
             steps = 1 if steps_per_epoch is None else _positive(steps_per_epoch, "steps_per_epoch")
             # Under a keras.distribution each point set is split over the

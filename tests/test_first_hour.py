@@ -358,3 +358,15 @@ def test_reference_examples_run(tmp_path):
     assert len(blocks) >= 8
     proc = run_python("\n".join(blocks), tmp_path, timeout=600)
     assert proc.stdout.count("ran ") == len(blocks)
+
+
+def test_model_checkpoint_refuses_before_training(tmp_path):
+    model = small_model(heat_pde)
+    model.compile()
+    checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "m.keras"))
+    with pytest.raises(ValueError, match=r"Cannot save `pde`: the function 'heat_pde' is not registered"):
+        model.fit(epochs=1, verbose=0, callbacks=[checkpoint])
+    assert int(ops.convert_to_numpy(model.optimizer.iterations)) == 0  # no step was taken
+    weights_only = keras.callbacks.ModelCheckpoint(str(tmp_path / "m.weights.h5"), save_weights_only=True)
+    model.fit(epochs=1, verbose=0, callbacks=[weights_only])
+    assert (tmp_path / "m.weights.h5").exists()
