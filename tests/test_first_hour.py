@@ -25,7 +25,7 @@ BACKEND = keras.backend.backend()
 DOMAIN = kp.SpaceTime(kp.Interval(-1.0, 1.0, "x"), 0.0, 1.0)
 
 
-def run_python(code, cwd, timeout=300):
+def run_python(code, cwd, timeout=600):
     """Runs ``code`` in a fresh interpreter on this backend, from ``cwd``
     with the worktree first on the path; returns the completed process."""
     env = dict(os.environ, KERAS_BACKEND=BACKEND, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -77,6 +77,18 @@ def test_readme_snippet_saves_and_loads_as_printed(tmp_path):
         + "assert np.isfinite(model.evaluate(verbose=0)).all()\n",
         tmp_path,
     )
+
+
+def test_predict_takes_the_points_in_one_batch():
+    model = small_model()
+    x = DOMAIN.grid((40, 10))
+    calls = []
+    model.make_predict_function()
+    inner = model.predict_function
+    model.predict_function = lambda *a, **k: (calls.append(1), inner(*a, **k))[1]
+    u = model.predict(x, verbose=0)
+    assert len(calls) == 1 and u.shape == (400, 1)
+    np.testing.assert_allclose(model.predict(x, batch_size=32, verbose=0), u, rtol=1e-6, atol=1e-7)
 
 
 # -- 1. the save/load contract ------------------------------------------------------
