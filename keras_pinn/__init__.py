@@ -9,7 +9,20 @@ from keras_pinn._preflight import check_backend_installed as _check_backend_inst
 
 _check_backend_installed()
 
-from keras_pinn import adaptive, balancing, callbacks, geometry, layers  # noqa: E402
+# Every submodule the docs use as an attribute (kp.problems.heat(), kp.lbfgs,
+# kp.taylor). Importing them also registers every serializable class and
+# function of the package, so a saved model loads after `import keras_pinn`.
+from keras_pinn import (  # noqa: E402
+    activations,
+    adaptive,
+    balancing,
+    callbacks,
+    geometry,
+    layers,
+    lbfgs,
+    problems,
+    taylor,
+)
 from keras_pinn.conditions import (  # noqa: E402
     Condition,
     DirichletBC,
@@ -71,11 +84,15 @@ __all__ = [
     "RoundedRectangle",
     "SpaceTime",
     "Union",
+    "activations",
     "adaptive",
     "balancing",
     "callbacks",
     "derivatives",
     "geometry",
     "layers",
+    "lbfgs",
+    "problems",
     "set_floatx",
+    "taylor",
 ]

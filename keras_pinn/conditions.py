@@ -18,6 +18,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pinn import _saving
 from keras_pinn._validation import positive_int
 from keras_pinn.domains import SAMPLERS, Box, SpaceTime
 
@@ -171,7 +172,7 @@ class _ValueTarget(Condition):
     def __init__(self, value: float | Callable | np.ndarray = 0.0, **kwargs):
         super().__init__(**kwargs)
         if isinstance(value, dict):
-            value = _deserialize(value)
+            value = _saving.deserialize_function(value, "value")
         if not callable(value):
             arr = _float_array(value, "value", "a number, an array or a callable")
             if not np.all(np.isfinite(arr)):
@@ -210,6 +211,7 @@ class _ValueTarget(Condition):
     def get_config(self):
         config = super().get_config()
         value = self.value
+        _saving.check_saveable(value, f"value (of {type(self).__name__} {self.name!r})")
         config["value"] = _serialize(value) if callable(value) else np.asarray(value).tolist()
         return config
 
@@ -234,7 +236,7 @@ class Residual(Condition):
         kwargs.setdefault("sampler", "lhs")
         super().__init__(**kwargs)
         if isinstance(fn, dict):
-            fn = _deserialize(fn)
+            fn = _saving.deserialize_function(fn, "fn")
         if not callable(fn):
             raise ValueError(f"`fn` must be callable. Received: fn={fn!r}")
         self.fn = fn
@@ -253,6 +255,7 @@ class Residual(Condition):
 
     def get_config(self):
         config = super().get_config()
+        _saving.check_saveable(self.fn, f"fn (of {type(self).__name__} {self.name!r})")
         config["fn"] = _serialize(self.fn)
         return config
 
@@ -404,7 +407,31 @@ def _require_space_time(condition, domain):
 
 @keras.saving.register_keras_serializable(package="keras_pinn")
 class InitialCondition(_ValueTarget):
-    """``u_component(x, t0) = value(x)`` on a :class:`SpaceTime` domain."""
+    """``u_component(x, t0) = value(x)`` on a :class:`SpaceTime` domain.
+
+    Its points lie on the initial slice ``t = t0`` (drawn by
+    ``domain.sample_initial``, or fixed ``points`` whose last column is
+    ``t0``).
+
+    Args:
+        value: the target: a constant, an array matching fixed ``points``,
+            or a NumPy function ``value(points) -> (n,)`` or ``(n, 1)`` of
+            the ``(n, d)`` points (register it with
+            ``@keras.saving.register_keras_serializable()`` to save the
+            model). Defaults to 0.
+        **kwargs: see :class:`Condition` (``n_points`` or ``points``,
+            ``component``, ``weight``, ``name``; default name ``"ic"``).
+
+    Example:
+
+    ```python
+    @keras.saving.register_keras_serializable()
+    def initial_u(p):
+        return -np.sin(np.pi * p[:, 0])
+
+    ic = kp.InitialCondition(initial_u, n_points=512)
+    ```
+    """
 
     default_name = "ic"
 
@@ -429,7 +456,30 @@ class InitialCondition(_ValueTarget):
 
 @keras.saving.register_keras_serializable(package="keras_pinn")
 class InitialDerivative(InitialCondition):
-    """``du/dt(x, t0) = value(x)``: the initial velocity of a second-order-in-time PDE."""
+    """``du/dt(x, t0) = value(x)``: the initial rate of change of a field.
+
+    A PDE of second order in time, such as the wave equation
+    ``u_tt = c^2 u_xx``, needs two initial conditions: the initial state
+    ``u(x, t0)`` (an :class:`InitialCondition`) and the initial velocity
+    ``u_t(x, t0)``, which this condition imposes. Its residual is
+    ``d(component, t) - value`` at points on the initial slice ``t = t0``;
+    the time derivative is taken like the PDE's (Taylor mode or autodiff).
+
+    Args:
+        value: the target velocity: a constant, an array matching fixed
+            ``points``, or a registered NumPy function of the points.
+            Defaults to 0 (starting at rest).
+        **kwargs: see :class:`Condition` (default name ``"ic_t"``).
+
+    Example:
+
+    ```python
+    # a plucked string released at rest: u(x, 0) = sin(pi x), u_t(x, 0) = 0
+    conditions = [kp.InitialCondition(pluck, n_points=256),
+                  kp.InitialDerivative(0.0, n_points=256),
+                  kp.DirichletBC(0.0, n_points=256)]
+    ```
+    """
 
     default_name = "ic_t"
     needs_derivatives = True

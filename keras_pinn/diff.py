@@ -121,7 +121,23 @@ class DerivativesBase:
         return value
 
     def coord(self, name: str | int):
-        """Column ``name`` of the points, shape ``(N, 1)``."""
+        """Column ``name`` of the points, shape ``(N, 1)``: the coordinate
+        itself, for source terms and coefficients that vary in space or time.
+
+        Args:
+            name: name (one of ``input_names``, e.g. ``"x"``) or index of the
+                input coordinate.
+
+        Returns:
+            The ``(N, 1)`` tensor of that coordinate at the points.
+
+        Example:
+
+        ```python
+        def poisson(d):  # u_xx = -pi^2 sin(pi x)
+            return d("u", "x", "x") + np.pi**2 * keras.ops.sin(np.pi * d.coord("x"))
+        ```
+        """
         j = _resolve(name, self.input_names, "input", "name")
         return self.x[:, j : j + 1]
 
@@ -150,7 +166,10 @@ class Derivatives(DerivativesBase):
 
     ``d(output, *wrt)`` returns the partial derivative of one output component
     with respect to the named (or indexed) input coordinates, as an ``(N, 1)``
-    tensor. Each distinct partial is computed once: asking for ``u_x`` and then
+    tensor; ``d(output)`` the output itself, ``d.coord("x")`` the x column
+    of the points (for source terms), ``d.gradient(output)`` and
+    ``d.laplacian(output, over)`` the usual operators, ``d.params[name]``
+    the model's trainable PDE parameters. Each distinct partial is computed once: asking for ``u_x`` and then
     ``u_xx`` does not recompute ``u_x``. Mixed partials are symmetric
     (``d("u", "x", "t")`` is ``d("u", "t", "x")``), which holds for the smooth
     networks PINNs use.

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pinn import _saving
 from keras_pinn import backend as _backend
 from keras_pinn import balancing as _balancing
 from keras_pinn import distribution as _distribution
@@ -20,10 +21,13 @@ from keras_pinn.conditions import Condition, Residual, _check_residual
 from keras_pinn.diff import Derivatives
 from keras_pinn.domains import SAMPLERS, Box
 
-__all__ = ["DERIVATIVE_METHODS", "PINNModel"]
+__all__ = ["DERIVATIVE_METHODS", "PREDICT_BATCH", "PINNModel"]
 
 #: The ``derivative_method`` values :class:`PINNModel` accepts.
 DERIVATIVE_METHODS = ("auto", "autodiff", "taylor", "finite_difference")
+
+#: Largest batch ``PINNModel.predict`` uses when given no ``batch_size``.
+PREDICT_BATCH = 65_536
 
 _serialize = keras.saving.serialize_keras_object
 # Keys of the point sets and the sampler's state in the saved variables.
@@ -164,9 +168,9 @@ class PINNModel(keras.Model):
         if sampler not in SAMPLERS:
             raise ValueError(f"Unknown sampler: expected one of {SAMPLERS}. Received: sampler={sampler!r}")
         if isinstance(pde, dict):
-            pde = _deserialize(pde)
+            pde = _saving.deserialize_function(pde, "pde")
         if isinstance(output_transform, dict):
-            output_transform = _deserialize(output_transform)
+            output_transform = _saving.deserialize_function(output_transform, "output_transform")
         if output_transform is not None and not callable(output_transform):
             raise ValueError(
                 f"`output_transform` must be callable. Received: output_transform={output_transform!r}"
@@ -359,6 +363,7 @@ class PINNModel(keras.Model):
                 d = self.derivatives(x)
                 r = pde_term.residual_from(d, x.shape[0])
             pde_term.n_equations = int(r.shape[1])
+            self._pde_uses_autodiff = d.method == "autodiff"
             return d.max_order
         rng = np.random.default_rng(0)
         floatx = keras.config.floatx()
@@ -372,6 +377,8 @@ class PINNModel(keras.Model):
                     pde_term.n_equations = 3
             r = _check_residual(raw, 3, pde_term.name, pde_term.n_equations)
         pde_term.n_equations = int(r.shape[1])
+        # Taylor mode takes mixed partials (u_xt) from the backend's autodiff.
+        self._pde_uses_autodiff = d.method == "autodiff" or getattr(d._engine, "_autodiff", None) is not None
         return d.max_order
 
     def _check_architecture(self):
@@ -638,6 +645,8 @@ class PINNModel(keras.Model):
         callbacks = list(kwargs.get("callbacks") or [])
         if stop_on_non_finite and not any(isinstance(c, StopOnNonFinite) for c in callbacks):
             callbacks.append(StopOnNonFinite(restore_last_finite=False))
+        if any(isinstance(c, keras.callbacks.ModelCheckpoint) and not c.save_weights_only for c in callbacks):
+            self.get_config()  # a function save would refuse: say so now, not at the first checkpoint
         if x is None:
             steps = 1 if steps_per_epoch is None else _positive(steps_per_epoch, "steps_per_epoch")
             # Under a keras.distribution each point set is split over the
@@ -656,6 +665,8 @@ class PINNModel(keras.Model):
             kwargs.setdefault("shuffle", False)  # full batch: nothing to shuffle
         if self.loss_balancer.adaptive:
             callbacks.append(_BalancerCallback())
+        if self.pde_parameters:
+            callbacks.insert(0, _ParameterLog())
         if callbacks:
             kwargs["callbacks"] = callbacks
         return super().fit(x, y, steps_per_epoch=steps_per_epoch, **kwargs)
@@ -696,6 +707,17 @@ class PINNModel(keras.Model):
             self._check_x(x)
         return super().evaluate(x, y, **kwargs)
 
+    def predict(self, x, batch_size=None, **kwargs):
+        """``keras.Model.predict``: the fields at the points ``x``.
+
+        Without ``batch_size``, up to :data:`PREDICT_BATCH` points go through
+        in one batch (Keras's default of 32 would make a 256 x 100 grid 800
+        steps, minutes on PyTorch's CPU trainer); other arguments are Keras's.
+        """
+        if batch_size is None and len(getattr(x, "shape", ())) == 2 and x.shape[0]:
+            batch_size = min(int(x.shape[0]), PREDICT_BATCH)
+        return super().predict(x, batch_size=batch_size, **kwargs)
+
     def compile(self, optimizer="adam", **kwargs):
         """``keras.Model.compile``; the loss is the model's own, so only the
         optimizer (default Adam) and Keras options like ``jit_compile`` are
@@ -714,6 +736,17 @@ class PINNModel(keras.Model):
                 "PINNModel computes its own loss from its terms; do not pass `loss`. "
                 f"Received: loss={kwargs['loss']!r}"
             )
+        if _backend.BACKEND == "torch" and kwargs.get("jit_compile") is True and self.uses_input_autodiff:
+            warnings.warn(
+                "jit_compile=True on PyTorch: torch.compile cannot compile the double backward that input "
+                f"derivatives by automatic differentiation need (derivative_method={self.derivative_method!r}, "
+                f"resolved to {self.resolved_derivative_method!r}"
+                + (", with mixed partials from autodiff" if self._taylor else "")
+                + "), so this model trains eagerly (jit_compile=False). For the compiled fast path use a "
+                f"network Taylor mode covers ({_taylor.SUPPORTED}) and no mixed partials.",
+                stacklevel=2,
+            )
+            kwargs["jit_compile"] = False
         super().compile(optimizer=optimizer, **kwargs)
 
     def get_compile_config(self):
@@ -723,6 +756,20 @@ class PINNModel(keras.Model):
         if config is not None:
             config = dict(config, backend=keras.backend.backend())
         return config
+
+    @property
+    def uses_input_autodiff(self) -> bool:
+        """Whether a training step takes input derivatives by the backend's
+        automatic differentiation (a derivative of a derivative): with
+        ``derivative_method`` resolved to ``"autodiff"`` for a term that
+        needs derivatives, or with Taylor mode for a PDE asking for mixed
+        partials. PyTorch's ``torch.compile`` cannot compile such a step,
+        so there ``compile(jit_compile=True)`` falls back to eager."""
+        if self.resolved_derivative_method == "finite_difference":
+            return False
+        if self.pde is not None and getattr(self, "_pde_uses_autodiff", False):
+            return True
+        return not self._taylor and any(t.needs_derivatives for t in self.terms)
 
     def compile_from_config(self, config):
         """Restores ``compile()`` (optimizer and its state) when loading, on
@@ -798,8 +845,20 @@ class PINNModel(keras.Model):
             self._fd_grid = None
         if _SAMPLER_KEY in keys:
             self._rng.bit_generator.state = json.loads(np.asarray(store[_SAMPLER_KEY]).tobytes().decode("utf-8"))
+    def save(self, filepath, *args, **kwargs):
+        """``keras.Model.save``, after checking that every function the model
+        holds (``pde``, condition targets, ``output_transform``) can be found
+        again by ``load_model``: a lambda or an unregistered function raises
+        ``ValueError`` before any file is written (see the README's "Saving
+        and loading")."""
+        self.get_config()
+        return super().save(filepath, *args, **kwargs)
 
     def get_config(self):
+        # Refuse now what load_model could not find again (lambdas,
+        # unregistered functions): see keras_pinn._saving.
+        _saving.check_saveable(self.pde, "pde")
+        _saving.check_saveable(self.output_transform, "output_transform")
         return {
             "name": self.name,
             "network": _serialize(self.network),
@@ -869,6 +928,20 @@ class _FixedPointsGuard(keras.callbacks.Callback):
                 "a class attribute `changes_points = True` (as keras_pinn.adaptive's callbacks have), and "
                 "fit will feed the points step by step."
             )
+
+
+class _ParameterLog(keras.callbacks.Callback):
+    """Puts the PDE parameters' values after each epoch's last step into
+    that epoch's logs (History, CSVLogger and later callbacks). The values
+    ``compute_loss`` records are those the step started from, one optimizer
+    update behind; at the epoch's end the variables themselves are current
+    on every backend."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        for name, variable in self.model.pde_parameters.items():
+            logs[name] = float(ops.convert_to_numpy(variable.value))
 
 
 class _BalancerCallback(keras.callbacks.Callback):

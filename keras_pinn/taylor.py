@@ -85,15 +85,20 @@ def _activation_rule(fn):
     """``"linear"``, or ``series(a, z, order)`` giving the activation's
     derivatives 1..order at ``z`` (``a`` its value there); None when the
     activation is not supported."""
+    from keras_pinn.activations import sin
+
     act = keras.activations
     if fn is None or fn is act.linear:
         return "linear"
-    rules = {act.tanh: _tanh_series, act.sigmoid: _sigmoid_series, act.softplus: _softplus_series}
-    if fn in rules:
-        return rules[fn]
-    if fn is ops.sin:
-        return _sin_series
-    return None
+    rules = {
+        act.tanh: _tanh_series, act.sigmoid: _sigmoid_series, act.softplus: _softplus_series,
+        ops.tanh: _tanh_series, ops.sigmoid: _sigmoid_series, ops.softplus: _softplus_series,
+        ops.sin: _sin_series, sin: _sin_series,
+    }
+    try:
+        return rules.get(fn)
+    except TypeError:  # an unhashable callable object
+        return None
 
 
 def _compose(derivs, zs):

@@ -28,6 +28,7 @@ def mlp(domain, width=16, depth=2, outputs=1):
     return keras.Sequential(layers + [keras.layers.Dense(outputs)])
 
 
+@keras.saving.register_keras_serializable(package="keras_pinn_tests_model")  # saved by ModelCheckpoint
 def heat_pde(d):
     return d("u", "t") - 0.1 * d("u", "x", "x")
 

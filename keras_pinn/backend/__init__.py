@@ -12,7 +12,7 @@ Keras has no backend-agnostic op for (keras-team/keras#19220):
 Derivative mode per backend (see ``docs/derivatives.md``):
 
 * JAX: nested forward mode (``jax.jvp``), which traces and compiles well;
-* TensorFlow: nested reverse mode on one persistent ``tf.GradientTape``
+* TensorFlow: nested reverse mode on persistent ``tf.GradientTape``s, one per order
   (``tf.autodiff.ForwardAccumulator`` under XLA compiled for minutes);
 * PyTorch: reverse mode (``torch.autograd.grad`` with ``create_graph=True``),
   which measured several times faster than ``torch.func.jvp``.

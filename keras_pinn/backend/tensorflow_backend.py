@@ -1,10 +1,10 @@
-"""TensorFlow: nested reverse mode on one persistent ``GradientTape``."""
+"""TensorFlow: nested reverse mode on persistent ``GradientTape``s, one per order."""
 
 import contextlib
 
 import tensorflow as tf
 
-from keras_pinn.backend._common import ReverseModeCache
+from keras_pinn.backend._common import ReverseModeCache, _merge
 
 DERIVATIVE_MODE = "reverse (nested tf.GradientTape)"
 MAX_STEPS_PER_EXECUTION = None
@@ -14,41 +14,65 @@ def enable_grad():
     return contextlib.nullcontext()
 
 
+#: Derivative orders computed by tapes that are not recording themselves
+#: (orders above this re-enter the last tape, the one case where TensorFlow
+#: logs its "persistent tape inside its context" warning).
+TAPE_ORDERS = 4
+
+
 class InputDerivatives(ReverseModeCache):
     """Derivatives of ``fn(x)`` with respect to ``x`` on TensorFlow.
 
-    The tape is persistent and re-entered for every request, so each gradient
-    is itself recorded and can be differentiated again (higher orders) and
-    with respect to the weights by Keras's outer tape.
+    One persistent ``GradientTape`` per derivative order, all recording the
+    forward pass (nested, as ``tf.GradientTape``'s higher-order recipe):
+    the order-``k + 1`` derivatives are taken by tape ``k`` while only the
+    tapes above it record, so each result can be differentiated again by
+    the next tape, and with respect to the weights by Keras's outer tape.
+    No tape computes a gradient inside its own context (which TensorFlow
+    warns about) up to order :data:`TAPE_ORDERS`; beyond it the last tape
+    is re-entered for every further order.
     """
 
     def __init__(self, fn, x):
         self.x = x
-        self._recording = False
-        self._tape = tf.GradientTape(persistent=True)
-        with self._tape:
-            self._tape.watch(x)
+        self._tapes = [tf.GradientTape(persistent=True) for _ in range(TAPE_ORDERS + 1)]
+        with self._recording(0):
+            for tape in self._tapes:
+                tape.watch(x)
             outputs = fn(x)
         super().__init__(outputs, x.shape[-1])
 
-    def _grad(self, target):
-        return self._tape.gradient(
-            tf.reduce_sum(target),
-            self.x,
-            unconnected_gradients=tf.UnconnectedGradients.ZERO,
-        )
+    def _recording(self, order):
+        """The contexts of the tapes that must record a derivative of
+        ``order`` (0: the outputs): those that will differentiate it."""
+        stack = contextlib.ExitStack()
+        for tape in reversed(self._tapes[min(order, TAPE_ORDERS) :]):
+            stack.enter_context(tape)
+        return stack
 
     def partial(self, component, index):
-        # Every op, slices and sums included, must be recorded on the tape
-        # for the next order to see it: re-enter it around the whole request.
-        if self._recording:
-            return super().partial(component, index)
-        self._recording = True
-        try:
-            with self._tape:
-                return super().partial(component, index)
-        finally:
-            self._recording = False
+        key = (component, index)
+        if key in self._cache:
+            return self._cache[key]
+        if not index:
+            with self._recording(0):
+                value = self.outputs[:, component : component + 1]
+            self._cache[key] = value
+            return value
+        parent_index = index[:-1]
+        parent = self.partial(component, parent_index)
+        order = len(index)
+        tape = self._tapes[min(order - 1, TAPE_ORDERS)]
+        with self._recording(order):
+            grad = tape.gradient(
+                parent, self.x, output_gradients=tf.ones_like(parent),
+                unconnected_gradients=tf.UnconnectedGradients.ZERO,
+            )
+            columns = [grad[:, j : j + 1] for j in range(self._n_inputs)]
+        self.passes += 1
+        for j, column in enumerate(columns):
+            self._cache.setdefault((component, _merge(parent_index, j)), column)
+        return self._cache[key]
 
 
 def value_and_grad(fn, variables, others=(), jit_compile=False):

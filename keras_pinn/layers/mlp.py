@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
+from keras_pinn import activations as _activations
 from keras_pinn import backend as _backend
 
 __all__ = ["MLP", "LAYOUTS"]
@@ -48,7 +49,9 @@ class MLP(keras.layers.Layer):
         widths: sizes of the hidden layers, e.g. ``[20] * 8`` (a single
             integer means one hidden layer; an empty list, a linear map).
         outputs: number of output fields. Defaults to 1.
-        activation: activation of the hidden layers (name or callable).
+        activation: activation of the hidden layers: a Keras activation
+            name, ``"sin"`` (:func:`keras_pinn.activations.sin`), or a
+            callable written in ``keras.ops`` (not a NumPy function).
             Defaults to ``"tanh"``.
         layout: ``"auto"`` (default), ``"features_points"`` (alias
             ``"fp"``) or ``"points_features"`` (alias ``"pf"``).
@@ -103,7 +106,7 @@ class MLP(keras.layers.Layer):
             raise ValueError(f"`layout` must be one of {LAYOUTS} (or 'fp', 'pf'). Received: layout={layout!r}")
         self.widths = widths
         self.outputs = int(outputs)
-        self.activation = keras.activations.get(activation)
+        self.activation = _activations.get(activation)
         self.layout = layout
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
