@@ -118,7 +118,8 @@ class Union(_Combination):
     """Points in ``a`` or ``b`` (``a | b``); boundary parts are those of both.
 
     Args:
-        a, b: geometries with the same coordinates.
+        a: a geometry.
+        b: a geometry with the same coordinates as `a`.
     """
 
     @staticmethod
@@ -139,7 +140,8 @@ class Intersection(_Combination):
     """Points in both ``a`` and ``b`` (``a & b``).
 
     Args:
-        a, b: geometries with the same coordinates.
+        a: a geometry.
+        b: a geometry with the same coordinates as `a`.
     """
 
     @staticmethod
