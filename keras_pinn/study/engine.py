@@ -618,6 +618,7 @@ def _execute_dask(options: StudyOptions, todo: list[Task], report: Progress, out
             futures[future] = task
             return future
 
+        report.start = time.perf_counter()  # the pace counts from here, not from the workers' start
         pending = as_completed([submit(t) for t in todo])
         report.say(f"{len(todo)} run(s) queued, longest first")
         for future in pending:

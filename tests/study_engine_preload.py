@@ -1,0 +1,19 @@
+"""Dask worker preload of tests/test_study_engine.py (``dask worker
+--preload tests/study_engine_preload.py``): makes the run named by
+``KERAS_PINN_TEST_FAILING_RUN`` raise inside the worker, so the test sees how
+the engine handles a run that raises on a real cluster."""
+
+import os
+
+from keras_pinn.study import runner
+
+_real_run_one = runner.run_one
+
+
+def _run_one(spec, budget, arrays_dir=None, bar=None):
+    if spec.run_id == os.environ.get("KERAS_PINN_TEST_FAILING_RUN"):
+        raise RuntimeError(f"injected failure of {spec.run_id} in worker {os.getpid()}")
+    return _real_run_one(spec, budget, arrays_dir, bar)
+
+
+runner.run_one = _run_one
