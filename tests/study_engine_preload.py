@@ -7,7 +7,9 @@ import os
 
 from keras_pinn.study import runner
 
-_real_run_one = runner.run_one
+# Dask may import a preload file more than once: wrap the original only.
+_real_run_one = getattr(runner, "_unpatched_run_one", runner.run_one)
+runner._unpatched_run_one = _real_run_one
 
 
 def _run_one(spec, budget, arrays_dir=None, bar=None):

@@ -258,6 +258,9 @@ def run_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser, pro
     try:
         engine.check_out(args.out)
         options = options_from_args(args)
+        if importlib.util.find_spec("distributed") is None:
+            raise ValueError("The study runs on Dask, which is not installed: pip install 'keras-pinn[study]' "
+                             "(or 'dask[distributed]').")
         if args.scheduler is None:
             _check_installed(options.backends)
         elif args.workers is not None:

@@ -541,7 +541,7 @@ class _LocalCluster:
 
     def wait(self, client, timeout: float = 600.0) -> None:
         deadline = time.monotonic() + timeout
-        while len(client.scheduler_info(n_workers=-1)["workers"]) < len(self.procs):
+        while len(_workers(client)) < len(self.procs):
             dead = [p for p in self.procs if p.poll() is not None]
             if dead or time.monotonic() > deadline:
                 raise RuntimeError(
@@ -570,7 +570,7 @@ def _check_resources(client, backends: Sequence[str], address: str, timeout: flo
     deadline = time.monotonic() + timeout
     while True:
         offered = set()
-        for info in client.scheduler_info(n_workers=-1)["workers"].values():
+        for info in _workers(client).values():
             offered.update((info.get("resources") or {}).keys())
         missing = [b for b in backends if b not in offered]
         if not missing or time.monotonic() > deadline:
@@ -601,7 +601,7 @@ def _execute_dask(options: StudyOptions, todo: list[Task], report: Progress, out
             client = Client(scheduler, timeout=60)
             address = scheduler
             report.say(f"Dask cluster at {scheduler}: "
-                       f"{len(client.scheduler_info(n_workers=-1)['workers'])} worker(s)")
+                       f"{len(_workers(client))} worker(s)")
         _check_resources(client, options.backends, address)
         if local is None or importlib.util.find_spec("bokeh") is not None:
             link = client.dashboard_link if _has_dashboard(client) else None
@@ -652,6 +652,15 @@ def _execute_dask(options: StudyOptions, todo: list[Task], report: Progress, out
             client.close()
         if local is not None:
             local.close()
+
+
+def _workers(client) -> dict:
+    """Every worker the scheduler knows (recent Dask lists only a few unless
+    asked for all)."""
+    try:
+        return client.scheduler_info(n_workers=-1)["workers"]
+    except TypeError:  # Dask before 2025: no n_workers, and every worker listed
+        return client.scheduler_info()["workers"]
 
 
 def _has_dashboard(client) -> bool:

@@ -15,6 +15,7 @@ import os
 import platform
 import shutil
 import tempfile
+import traceback
 from pathlib import Path
 
 __all__ = ["RunFailed", "execute_run"]
@@ -65,15 +66,36 @@ def execute_run(spec: dict, budget: dict, backend: str, key: str, scratch: str |
         ``arrays/`` folder to their bytes.
 
     Raises:
-        RunFailed: the run's status is ``"failed"`` (its result attached).
-        RuntimeError: this process runs another Keras backend.
+        RunFailed: the run failed: its status is ``"failed"``, an exception
+            escaped it, or this process runs another Keras backend (the
+            failed record, with message and traceback, attached).
     """
+    try:
+        result = _execute(spec, budget, backend, key, scratch, bar)
+    except Exception as error:
+        # Sent back as plain data: a live traceback (thousands of frames for
+        # a RecursionError) can hang the client that unpickles it.
+        record = {**spec, "backend": backend, "status": "failed", "error": None,
+                  "message": f"{type(error).__name__}: {error}"[:2000],
+                  "traceback": traceback.format_exc(limit=12)[-3000:]}
+        raise RunFailed({"format": 1, "key": key, "record": record, "problem": None,
+                         "worker": _worker_name(), "files": {}}) from None
+    if result["record"].get("status") == "failed":
+        raise RunFailed(result)
+    return result
+
+
+def _worker_name() -> str:
+    return f"{platform.node()}:{os.getpid()}"
+
+
+def _execute(spec: dict, budget: dict, backend: str, key: str, scratch: str | None, bar) -> dict:
     import keras
 
     from keras_pinn.study.config import Budget, RunSpec
     from keras_pinn.study.runner import make_problem, problem_facts, run_one, versions
 
-    if keras.backend.backend() != backend:
+    if keras.backend.backend() != backend:  # a worker started without its KERAS_BACKEND
         raise RuntimeError(
             f"This worker runs Keras on {keras.backend.backend()!r}, but the run is for {backend!r}: start "
             f"the workers of {backend!r} with KERAS_BACKEND={backend} (and --resources {backend}=1). "
@@ -94,7 +116,5 @@ def execute_run(spec: dict, budget: dict, backend: str, key: str, scratch: str |
     except Exception:  # the record says what went wrong with the problem
         problem = None
     result = {"format": 1, "key": key, "record": record, "problem": problem, "versions": versions(),
-              "worker": f"{platform.node()}:{os.getpid()}", "files": files}
-    if record.get("status") == "failed":
-        raise RunFailed(result)
+              "worker": _worker_name(), "files": files}
     return result
