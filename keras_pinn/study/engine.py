@@ -494,7 +494,7 @@ def worker_command(address: str, backend: str, name: str, scratch: str | None = 
     the resource ``<backend>=1``); run it with :func:`worker_env`."""
     command = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
                "--nworkers", "1", "--resources", f"{backend}=1", "--name", name, "--no-dashboard",
-               "--death-timeout", "60"]
+               "--death-timeout", "120"]
     if scratch:
         command += ["--local-directory", scratch]
     return command
