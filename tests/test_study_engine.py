@@ -293,23 +293,27 @@ def test_a_study_on_a_cluster_of_a_scheduler_and_two_worker_processes(tmp_path, 
         time.sleep(0.2)
         address = json.loads(scheduler_file.read_text())["address"]
         assert address.startswith("tcp://127.0.0.1:")
-        worker_env = engine.worker_env(BACKEND, {**env, "KERAS_PINN_TEST_FAILING_RUN": "buckley_leverett__mlp__s1"})
+        worker_env = engine.worker_env(BACKEND, {**env, "KERAS_PINN_TEST_FAILING_RUN": "buckley_leverett__mlp__s1",
+                                                 "KERAS_PINN_TEST_DYING_RUN": "buckley_leverett__mlp__s3"})
         for i in range(2):
             command = engine.worker_command(address, BACKEND, f"test-{BACKEND}-{i}", str(tmp_path / "scratch"))
             procs.append(_start([*command, "--preload", str(ROOT / "tests" / "study_engine_preload.py")],
                                 worker_env, tmp_path / f"worker{i}.log"))
         out = tmp_path / "report"
-        code = main([*TINY_ARGS, "--seeds", "3", "--out", str(out), "--scheduler", address])
+        code = main([*TINY_ARGS, "--seeds", "4", "--out", str(out), "--scheduler", address])
         printed = capsys.readouterr().out
         assert code == 0, printed
-        assert f"Dask cluster at {address}" in printed and "[3/3]" in printed, printed
+        assert f"Dask cluster at {address}" in printed and "[4/4]" in printed, printed
         assert "retrying " + f"{BACKEND} buckley_leverett mlp seed 1 (attempt 2 of 2): RuntimeError" in printed
         results = json.loads((out / "results.json").read_text())
         by_seed = {r["seed"]: r for r in results["runs"]}
         assert by_seed[0]["status"] == by_seed[2]["status"] == "ok"
         assert by_seed[1]["status"] == "failed" and "injected failure" in by_seed[1]["message"]
+        # the run that ends its worker: re-queued once, then failed (the nanny restarts the worker)
+        assert by_seed[3]["status"] == "failed" and by_seed[3]["message"].startswith("KilledWorker"), by_seed[3]
+        assert f"retrying {BACKEND} buckley_leverett mlp seed 3 (attempt 2 of 2): KilledWorker" in printed
         stored = [json.loads(p.read_text()) for p in sorted((out / "runs" / BACKEND).glob("*.json"))]
-        assert [s["attempts"] for s in stored] == [1, 2, 1]
+        assert [s["attempts"] for s in stored] == [1, 2, 1, 2]
         pids = {s["worker"].rsplit(":", 1)[1] for s in stored if "worker" in s}
         assert pids and str(os.getpid()) not in pids  # trained in the worker processes
         assert (out / "arrays" / BACKEND / "buckley_leverett__mlp__s0.npz").exists()

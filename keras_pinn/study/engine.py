@@ -618,11 +618,27 @@ def _execute_dask(options: StudyOptions, todo: list[Task], report: Progress, out
             futures[future] = task
             return future
 
+        # Each backend's runs wait here, longest first, and go to Dask one
+        # per free worker of that backend: Dask places them, and a worker
+        # that dies holds only the run it was running (the scheduler blames
+        # every run assigned to a dying worker).
+        queues: dict[str, list[Task]] = {b: [t for t in todo if t.backend == b] for b in options.backends}
+        running = dict.fromkeys(options.backends, 0)
+        pending = as_completed()
+
+        def fill() -> None:
+            slots = _slots(client, options.backends)
+            for backend, queue in queues.items():
+                while queue and running[backend] < slots[backend]:
+                    pending.add(submit(queue.pop(0)))
+                    running[backend] += 1
+
         report.start = time.perf_counter()  # the pace counts from here, not from the workers' start
-        pending = as_completed([submit(t) for t in todo])
-        report.say(f"{len(todo)} run(s) queued, longest first")
+        report.say(f"{len(todo)} run(s) to do, longest first")
+        fill()
         for future in pending:
             task = futures.pop(future)
+            running[task.backend] -= 1
             reason = None
             if future.status == "finished":
                 result = future.result()
@@ -639,9 +655,10 @@ def _execute_dask(options: StudyOptions, todo: list[Task], report: Progress, out
                 report.say(f"retrying {task.label} (attempt {task.attempt + 1} of {ATTEMPTS}): "
                            f"{' '.join(reason.split())[:160]}")
                 task.attempt += 1
-                pending.add(submit(task))
-                continue
-            _store(options, task, result, report, outcome)
+                queues[task.backend].insert(0, task)
+            else:
+                _store(options, task, result, report, outcome)
+            fill()
     except KeyboardInterrupt:
         outcome.interrupted = True
         raise
@@ -652,6 +669,17 @@ def _execute_dask(options: StudyOptions, todo: list[Task], report: Progress, out
             client.close()
         if local is not None:
             local.close()
+
+
+def _slots(client, backends: Sequence[str]) -> dict:
+    """How many workers offer each backend now (at least one: a run waits
+    for a worker that is restarting)."""
+    slots = dict.fromkeys(backends, 0)
+    for info in _workers(client).values():
+        for name, amount in (info.get("resources") or {}).items():
+            if name in slots:
+                slots[name] += max(1, int(amount))
+    return {b: max(1, n) for b, n in slots.items()}
 
 
 def _workers(client) -> dict:
