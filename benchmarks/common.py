@@ -189,24 +189,16 @@ def summary(rates, steps, compile_s, cpu=None) -> dict:
     }
 
 
-def _library_malloc_environment() -> dict:
-    """``keras_pinn.allocator.ENVIRONMENT``, read from its file so that this
-    module keeps to NumPy and the standard library (importing the package
-    would import Keras)."""
-    import importlib.util
-
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "keras_pinn", "allocator.py")
-    spec = importlib.util.spec_from_file_location("_keras_pinn_allocator", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return dict(module.ENVIRONMENT)
-
-
-#: glibc malloc settings that keep large temporaries in the process (see
-#: keras_pinn/allocator.py); ``--malloc tuned`` sets them for every subprocess.
-MALLOC_TUNED = _library_malloc_environment()
-#: ``--malloc tuned-arena``: also one malloc arena (``tune_malloc(arena_max=1)``).
-#: compare-2026-11-29-arena.json was run with these, under the name "tuned".
+#: glibc malloc settings that keep a training step's large temporaries in the
+#: process instead of returning them to the OS at every step (the tip in
+#: docs/performance.md); ``--malloc tuned`` sets them for every subprocess.
+MALLOC_TUNED = {
+    "MALLOC_MMAP_THRESHOLD_": str(1 << 30),
+    "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
+    "MALLOC_TOP_PAD_": str(1 << 28),
+    "MALLOC_ARENA_MAX": "4",
+}
+#: ``--malloc tuned-arena``: the same with one malloc arena.
 MALLOC_MODES = {"default": {}, "tuned": MALLOC_TUNED, "tuned-arena": {**MALLOC_TUNED, "MALLOC_ARENA_MAX": "1"}}
 
 

@@ -12,9 +12,7 @@ warm-up, compile excluded) and peak memory (ru_maxrss) of:
   backend: ``steps_per_execution=32`` on JAX and TensorFlow,
   ``jit_compile=True`` on TensorFlow and PyTorch; the same code on every
   backend, as PyTorch runs ``steps_per_execution`` as 1); the same with
-  ``derivative_method="autodiff"`` instead of the default Taylor mode; and,
-  with ``--proposed``, the fast path with the proposed changes to model.py
-  and the JAX backend applied (patches.py ``fast``);
+  ``derivative_method="autodiff"`` instead of the default Taylor mode;
 * DeepXDE on the same problem and backend, when a Python with DeepXDE is
   given (``--deepxde-python``) or DeepXDE is importable here;
 
@@ -23,7 +21,7 @@ DeepXDE's example, Raissi's Burgers, Helmholtz 2D). It prints the machine,
 the versions, the load average and a table with the ratios, and writes
 ``<out>.json`` and ``<out>.png``.
 
-    python benchmarks/compare.py --deepxde-python /work/dde-venv/bin/python
+    python benchmarks/compare.py --deepxde-python <deepxde-venv>/bin/python --rounds 2
     python benchmarks/compare.py --quick          # Burgers only, a couple of minutes
 """
 
@@ -83,10 +81,7 @@ KERAS_PINN = [
         "torch": ["--network", "mlp", "--steps-per-execution", "32", "--jit-compile", "true"],
     }),
 ]
-#: The proposed, unapplied diffs (patches.py), measured with --proposed.
-PROPOSED_ROW = ("fast path + proposed diffs (patches.py)",
-                {b: ["--network", "mlp", "--steps-per-execution", "32", "--patch", "fast"] for b in BACKENDS})
-AUTODIFF, TODAY, PROPOSED = KERAS_PINN[1][0], KERAS_PINN[2][0], PROPOSED_ROW[0]
+AUTODIFF, TODAY = KERAS_PINN[1][0], KERAS_PINN[2][0]
 
 
 def find_deepxde(python: str | None):
@@ -136,7 +131,7 @@ def plan(args, dde_python):
                     cmd=[sys.executable, os.path.join(HERE, SCRIPT[backend]), "--problem", problem]
                     + extra + timing + threads,
                 ))
-            for label, extras in KERAS_PINN + ([PROPOSED_ROW] if args.proposed else []):
+            for label, extras in KERAS_PINN:
                 runs.append(dict(
                     problem=problem, backend=backend, implementation="keras-pinn", label=label, env=env,
                     cmd=[sys.executable, os.path.join(HERE, "keras_pinn_bench.py"), "--problem", problem]
@@ -185,20 +180,14 @@ def aggregate(runs, results):
     return rows, summary
 
 
-def is_proposed(row) -> bool:
-    """Whether a keras-pinn row ran with proposed changes (patches.py) applied."""
-    return "proposed" in row["label"] or "--patch" in row.get("command", "")
-
-
 def _best(rows):
     return max(rows, key=lambda r: r["steps_per_s"]) if rows else None
 
 
 def summarize(rows):
-    """Per problem and backend: the best hand-written loop, DeepXDE, the best
-    keras-pinn row without the proposed changes ("today") and the best with
-    them ("proposed"), with the ratios. Computed from the rows only, so it
-    works on any saved JSON."""
+    """Per problem and backend: the best hand-written loop, DeepXDE and the
+    best keras-pinn row ("today"), with the ratios. Computed from the rows
+    only, so it works on any saved JSON."""
     summary = []
     for problem in dict.fromkeys(r["problem"] for r in rows):
         for backend in dict.fromkeys(r["backend"] for r in rows if r["problem"] == problem):
@@ -209,16 +198,15 @@ def summarize(rows):
             entry = {"problem": problem, "backend": backend,
                      "best_handwritten": best and {"label": best["label"], "steps_per_s": best["steps_per_s"]},
                      "deepxde": dde and {"label": dde["label"], "steps_per_s": dde["steps_per_s"]}}
-            for key, top in (("today", _best([r for r in keras if not is_proposed(r)])),
-                             ("proposed", _best([r for r in keras if is_proposed(r)]))):
-                entry[key] = top and {
-                    "label": top["label"],
-                    "steps_per_s": top["steps_per_s"],
-                    "ratio_vs_best_handwritten": best and round(top["steps_per_s"] / best["steps_per_s"], 3),
-                    "ratio_vs_deepxde": dde and round(top["steps_per_s"] / dde["steps_per_s"], 3),
-                    "meets_0.9x_handwritten": bool(best) and top["steps_per_s"] >= 0.9 * best["steps_per_s"],
-                    "beats_deepxde": (top["steps_per_s"] > dde["steps_per_s"]) if dde else None,
-                }
+            top = _best(keras)
+            entry["today"] = top and {
+                "label": top["label"],
+                "steps_per_s": top["steps_per_s"],
+                "ratio_vs_best_handwritten": best and round(top["steps_per_s"] / best["steps_per_s"], 3),
+                "ratio_vs_deepxde": dde and round(top["steps_per_s"] / dde["steps_per_s"], 3),
+                "meets_0.9x_handwritten": bool(best) and top["steps_per_s"] >= 0.9 * best["steps_per_s"],
+                "beats_deepxde": (top["steps_per_s"] > dde["steps_per_s"]) if dde else None,
+            }
             summary.append(entry)
     return summary
 
@@ -252,9 +240,9 @@ def print_table(rows, out=sys.stdout):
                 f"| {fmt(r['best_window_steps_per_s'], '.1f')} | {fmt(r['peak_rss_mb'], '.0f')} "
                 f"| {fmt(hand)} | {fmt(dde)} |", file=out)
     print("\n### Summary: keras-pinn against the best hand-written loop and DeepXDE\n", file=out)
-    print("| problem | backend | best hand-written | DeepXDE | keras-pinn today | x hand | x DeepXDE "
-          "| keras-pinn + proposed diffs | x hand | x DeepXDE |", file=out)
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |", file=out)
+    print("| problem | backend | best hand-written | DeepXDE | keras-pinn (best configuration) | x hand "
+          "| x DeepXDE |", file=out)
+    print("| --- | --- | --- | --- | --- | --- | --- |", file=out)
 
     def cells(k):
         if not k:
@@ -269,7 +257,7 @@ def print_table(rows, out=sys.stdout):
         hw, dde = s["best_handwritten"], s["deepxde"]
         hw_cell = f"{fmt(hw['steps_per_s'], '.1f')} ({hw['label']})" if hw else "-"
         print(f"| {s['problem']} | {s['backend']} | {hw_cell} | {fmt(dde and dde['steps_per_s'], '.1f')} "
-              f"| {cells(s['today'])} | {cells(s['proposed'])} |", file=out)
+              f"| {cells(s['today'])} |", file=out)
 
 
 def plot(rows, path):
@@ -286,10 +274,9 @@ def plot(rows, path):
         ("keras-pinn as shipped", lambda g: next((r for r in g if r["label"] == KERAS_PINN[0][0]), None)),
         ("keras-pinn fast path, autodiff", lambda g: next((r for r in g if r["label"] == AUTODIFF), None)),
         ("keras-pinn today's fast path", lambda g: next((r for r in g if r["label"] == TODAY), None)),
-        ("keras-pinn + proposed diffs", lambda g: next((r for r in g if r["label"] == PROPOSED), None)),
         ("DeepXDE", lambda g: next((r for r in g if r["implementation"] == "deepxde"), None)),
     ]
-    colors = ["#555555", "#c6dbef", "#9ecae1", "#3182bd", "#08519c", "#e6550d"]
+    colors = ["#555555", "#c6dbef", "#9ecae1", "#3182bd", "#e6550d"]
     kept = [k for k, (_, pick) in enumerate(series) if pick(rows) is not None]
     series, colors = [series[k] for k in kept], [colors[k] for k in kept]
     for ax, problem in zip(axes[0], problems):
@@ -319,15 +306,13 @@ def main(argv=None):
     parser.add_argument("--deepxde-python", default=os.environ.get("DEEPXDE_PYTHON"),
                         help="a Python with DeepXDE installed (default: this one, if it has it)")
     parser.add_argument("--no-deepxde", action="store_true")
-    parser.add_argument("--proposed", action="store_true",
-                        help="also measure the fast path with the proposed diffs of patches.py")
     parser.add_argument("--rounds", type=int, default=1, help="repeat every run this many times, interleaved")
     parser.add_argument("--windows", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--threads", type=int, default=1, help="PyTorch intra-op threads (all PyTorch runs)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per subprocess")
     parser.add_argument("--malloc", default="tuned", choices=sorted(common.MALLOC_MODES),
-                        help="glibc malloc settings of every subprocess (tuned: see keras_pinn/allocator.py)")
+                        help="glibc malloc settings of every subprocess (tuned: see common.MALLOC_TUNED)")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "performance", "compare"),
                         help="writes OUT.json and OUT.png")
     args = parser.parse_args(argv)

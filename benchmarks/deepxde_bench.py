@@ -4,7 +4,7 @@ Run with the Python of a virtual environment that has DeepXDE (kept apart
 from the project's, see docs/performance.md), the backend chosen by
 ``DDE_BACKEND`` (``tensorflow``, ``jax``, ``pytorch``):
 
-    DDE_BACKEND=tensorflow /work/dde-venv/bin/python benchmarks/deepxde_bench.py --problem burgers
+    DDE_BACKEND=tensorflow <deepxde-venv>/bin/python benchmarks/deepxde_bench.py --problem burgers
 
 DeepXDE samples its own points (the same numbers as the other
 implementations: ``num_domain``, ``num_boundary``, ``num_initial``) and

@@ -258,7 +258,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=0.25, help="length of one timed window")
     parser.add_argument("--malloc", default="tuned", choices=sorted(common.MALLOC_MODES),
-                        help="glibc malloc settings of the subprocesses (see keras_pinn/allocator.py)")
+                        help="glibc malloc settings of the subprocesses (see common.MALLOC_TUNED)")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch intra-op threads")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "performance", "derivative_orders"))
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

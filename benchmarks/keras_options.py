@@ -4,7 +4,7 @@ Runs keras_pinn_bench.py (``model.fit``) in its own subprocess per
 configuration and backend, interleaved over ``--rounds``: the network
 (``Sequential(Dense)``, ``kp.layers.MLP`` in each activation layout, MLP
 inside a Sequential), Keras's ``jit_compile`` and ``steps_per_execution``,
-the proposed patches (patches.py), and a 16-point problem that shows the
+and a 16-point problem that shows the
 fixed per-step cost of the training loop. Writes
 docs/performance/options.json.
 
@@ -37,8 +37,6 @@ CONFIGS = {
         ("MLP fp", ["--network", "mlp", "--layout", "fp"]),
         ("MLP fp, steps_per_execution=32", ["--network", "mlp", "--layout", "fp", "--steps-per-execution", "32"]),
         ("MLP pf, steps_per_execution=32", ["--network", "mlp", "--layout", "pf", "--steps-per-execution", "32"]),
-        ("MLP fp, steps_per_execution=32, proposed fused steps",
-         ["--network", "mlp", "--layout", "fp", "--steps-per-execution", "32", "--patch", "jax_fused"]),
         ("16 points: MLP fp", ["--network", "mlp", "--layout", "fp", "--n-pde", "16"]),
         ("16 points: MLP fp, steps_per_execution=32",
          ["--network", "mlp", "--layout", "fp", "--n-pde", "16", "--steps-per-execution", "32"]),
@@ -52,9 +50,6 @@ CONFIGS = {
          ["--network", "mlp", "--layout", "pf", "--jit-compile", "true", "--steps-per-execution", "32"]),
         ("MLP fp, jit_compile=True, steps_per_execution=32",
          ["--network", "mlp", "--layout", "fp", "--jit-compile", "true", "--steps-per-execution", "32"]),
-        ("MLP fp, jit_compile=True, steps_per_execution=32, proposed direct XLA call",
-         ["--network", "mlp", "--layout", "fp", "--jit-compile", "true", "--steps-per-execution", "32",
-          "--patch", "tf_direct"]),
         ("16 points: MLP pf, jit_compile=True",
          ["--network", "mlp", "--layout", "pf", "--n-pde", "16", "--jit-compile", "true"]),
         ("16 points: MLP pf, jit_compile=True, steps_per_execution=32",
@@ -85,7 +80,7 @@ def main(argv=None):
     parser.add_argument("--windows", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--malloc", default="tuned", choices=sorted(common.MALLOC_MODES),
-                        help="glibc malloc settings of the subprocesses (see keras_pinn/allocator.py)")
+                        help="glibc malloc settings of the subprocesses (see common.MALLOC_TUNED)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "performance", "options.json"))
     args = parser.parse_args(argv)

@@ -169,7 +169,6 @@ def main(argv=None):
     parser.add_argument("--steps-per-execution", type=int, default=None)
     parser.add_argument("--derivative-method", default="auto", choices=["auto", "autodiff", "taylor"],
                         help="PINNModel(derivative_method=...)")
-    parser.add_argument("--patch", default=None, help="name of a monkeypatch in benchmarks/patches.py to apply")
     args = parser.parse_args(argv)
 
     threads = None
@@ -179,10 +178,6 @@ def main(argv=None):
 
     import keras_pinn as kp
 
-    if args.patch:
-        import patches
-
-        patches.apply(args.patch)
     spec = common.problem(args.problem, args.n_pde, args.width)
     result = measure(spec, args.network, args.layout, _bool(args.jit_compile), args.steps_per_execution,
                      args.windows, args.seconds, args.steps, derivative_method=args.derivative_method)
@@ -190,8 +185,7 @@ def main(argv=None):
     result.update(
         implementation="keras-pinn", framework=backend, backend=backend, problem=args.problem,
         variant=f"{args.network}, layout={result['layout']}, jit_compile={result['jit_compile']}, "
-        f"steps_per_execution={result['steps_per_execution']}, derivatives={'taylor' if result['taylor'] else 'autodiff'}"
-        + (f", patch={args.patch}" if args.patch else ""),
+        f"steps_per_execution={result['steps_per_execution']}, derivatives={'taylor' if result['taylor'] else 'autodiff'}",
         loop="model.fit",
         derivative_mode="taylor (keras_pinn.taylor)" if result["taylor"] else kp.backend.DERIVATIVE_MODE,
         versions=versions(), torch_threads=threads,

@@ -6,10 +6,8 @@ keras-pinn's fast path is measured, as the library is: ``kp.layers.MLP``
 with the layout chosen per backend, the default derivative method (Taylor
 mode for this network) and ``compile(jit_compile=True,
 steps_per_execution=32)`` (one step per call on PyTorch), through
-``model.fit``; ``--patch NAME`` applies a proposed change of patches.py on
-top. One subprocess per backend; few steps per point to keep it
-affordable. (docs/performance/scaling.json is the first run, 2026-11-28,
-with that day's patches; later runs are written with ``--out``.)
+``model.fit``. One subprocess per backend; few steps per point to keep it
+affordable.
 
     python benchmarks/scaling.py            # writes docs/performance/scaling.json and .png
     python benchmarks/scaling.py --quick
@@ -40,10 +38,6 @@ def worker(args):
         common.set_torch_threads(args.threads)
     import keras_pinn_bench as kb
 
-    if args.patch:
-        import patches
-
-        patches.apply(args.patch)
     configs = [("points", n, None) for n in args.points] + [("width", None, w) for w in args.widths]
     for axis, n, w in configs:
         if args.backend == "torch":
@@ -100,9 +94,8 @@ def main(argv=None):
     parser.add_argument("--windows", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--malloc", default="tuned", choices=sorted(common.MALLOC_MODES),
-                        help="glibc malloc settings of the subprocesses (see keras_pinn/allocator.py)")
+                        help="glibc malloc settings of the subprocesses (see common.MALLOC_TUNED)")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch intra-op threads")
-    parser.add_argument("--patch", default=None, help="a patches.py patch to apply (default: none)")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "performance", "scaling"))
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--backend", default=None, help=argparse.SUPPRESS)
@@ -128,11 +121,11 @@ def main(argv=None):
     started = time.time()
     worker_args = ["--points", ",".join(map(str, args.points)), "--widths", ",".join(map(str, args.widths)),
                    "--windows", str(args.windows), "--seconds", str(args.seconds),
-                   "--threads", str(args.threads)] + (["--patch", args.patch] if args.patch else [])
+                   "--threads", str(args.threads)]
     results = common.run_backend_workers(__file__, args.backends.split(","), worker_args, args.malloc, describe, ROOT)
     out = {"command": f"python {command}", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine,
            "load_average_end": common.load_average(), "elapsed_s": round(time.time() - started),
-           "torch_threads": args.threads, "malloc": args.malloc, "patch": args.patch, "results": results}
+           "torch_threads": args.threads, "malloc": args.malloc, "results": results}
     common.write_json(out, args.out)
     plot(results, args.out + ".png")
     print(f"wrote {args.out}.json and {args.out}.png ({out['elapsed_s']} s)")

@@ -4,8 +4,8 @@
     python benchmarks/tables.py orders docs/performance/derivative_orders.json
     python benchmarks/tables.py scaling docs/performance/scaling.json
     python benchmarks/tables.py options docs/performance/options.json
-    python benchmarks/tables.py malloc docs/performance/compare-glibc-default.json docs/performance/compare.json
-    python benchmarks/tables.py malloc docs/performance/compare-2026-11-29.json docs/performance/compare-2026-11-29-arena.json all
+    python benchmarks/tables.py malloc default.json tuned.json [PROBLEM|all]   # two compare runs, e.g.
+                                                                # --malloc default against --malloc tuned
 """
 
 from __future__ import annotations

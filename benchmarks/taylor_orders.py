@@ -11,7 +11,10 @@ tf.function with XLA on TensorFlow, eager on PyTorch; on PyTorch Taylor mode
 is also timed under ``torch.compile``, which autodiff's double backward
 cannot use). Networks: 3 x 20 tanh on 2,540 points and 4 x 50 tanh on
 10,000 points (``kp.layers.MLP``, layout auto). Median of interleaved
-windows. Prints one ``RESULT`` JSON line per configuration.
+windows. Prints one ``RESULT`` JSON line per configuration. ``--all`` runs
+each backend in a subprocess with the glibc malloc settings of
+``common.MALLOC_TUNED``; for a single backend, export them yourself (the
+malloc tip of docs/performance.md).
 
     KERAS_BACKEND=jax python benchmarks/taylor_orders.py
     python benchmarks/taylor_orders.py --all --json docs/performance/taylor_orders.json
@@ -117,16 +120,13 @@ def main(argv=None):
     if not args.all:
         if os.environ.get("KERAS_BACKEND") == "torch":
             common.set_torch_threads(args.threads)
-        from keras_pinn.allocator import tune_malloc
-
-        tune_malloc()
         measure(args.windows, args.seconds)
         return
     machine = common.machine()
     command = "python benchmarks/taylor_orders.py " + " ".join(argv if argv is not None else sys.argv[1:])
     rows = []
     for backend in ("jax", "tensorflow", "torch"):
-        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2", **common.MALLOC_TUNED)
         cmd = [sys.executable, os.path.abspath(__file__), "--windows", str(args.windows),
                "--seconds", str(args.seconds), "--threads", str(args.threads)]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)

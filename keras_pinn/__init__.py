@@ -9,7 +9,7 @@ from keras_pinn._preflight import check_backend_installed as _check_backend_inst
 
 _check_backend_installed()
 
-from keras_pinn import adaptive, balancing, callbacks, layers  # noqa: E402
+from keras_pinn import adaptive, balancing, callbacks, geometry, layers  # noqa: E402
 from keras_pinn.conditions import (  # noqa: E402
     Condition,
     DirichletBC,
@@ -19,32 +19,63 @@ from keras_pinn.conditions import (  # noqa: E402
     PeriodicBC,
     PointData,
     Residual,
+    RobinBC,
 )
 from keras_pinn.diff import Derivatives, derivatives  # noqa: E402
 from keras_pinn.domains import Box, Interval, SpaceTime  # noqa: E402
 from keras_pinn.finite_difference import GridDerivatives  # noqa: E402
+from keras_pinn.geometry import (  # noqa: E402
+    Ball,
+    Cuboid,
+    Cylinder,
+    Difference,
+    Disk,
+    Ellipse,
+    GeometryXTime,
+    HardDirichlet,
+    Intersection,
+    Polygon,
+    Rectangle,
+    RoundedRectangle,
+    Union,
+)
 from keras_pinn.model import PINNModel  # noqa: E402
 from keras_pinn.precision import set_floatx  # noqa: E402
 
 __all__ = [
+    "Ball",
     "Box",
     "Condition",
+    "Cuboid",
+    "Cylinder",
     "Derivatives",
+    "Difference",
     "DirichletBC",
+    "Disk",
+    "Ellipse",
+    "GeometryXTime",
     "GridDerivatives",
+    "HardDirichlet",
     "InitialCondition",
     "InitialDerivative",
+    "Intersection",
     "Interval",
     "NeumannBC",
     "PINNModel",
     "PeriodicBC",
     "PointData",
+    "Polygon",
+    "Rectangle",
     "Residual",
+    "RobinBC",
+    "RoundedRectangle",
     "SpaceTime",
+    "Union",
     "adaptive",
     "balancing",
     "callbacks",
     "derivatives",
+    "geometry",
     "layers",
     "set_floatx",
 ]

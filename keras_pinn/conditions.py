@@ -26,6 +26,7 @@ __all__ = [
     "Residual",
     "DirichletBC",
     "NeumannBC",
+    "RobinBC",
     "InitialCondition",
     "InitialDerivative",
     "PeriodicBC",
@@ -293,7 +294,11 @@ class DirichletBC(_ValueTarget):
 
     def __init__(self, value=0.0, faces: Sequence[str] | None = None, **kwargs):
         super().__init__(value, **kwargs)
-        self.faces = None if faces is None else ([faces] if isinstance(faces, str) else list(faces))
+        if faces is not None:
+            # Geometries (keras_pinn.geometry) also select by predicate.
+            faces = [faces] if isinstance(faces, str) or callable(faces) else list(faces)
+            faces = [_deserialize(f) if isinstance(f, dict) else f for f in faces]
+        self.faces = faces
 
     def bind(self, domain, output_names):
         super().bind(domain, output_names)
@@ -309,7 +314,7 @@ class DirichletBC(_ValueTarget):
 
     def get_config(self):
         config = super().get_config()
-        config["faces"] = self.faces
+        config["faces"] = None if self.faces is None else [_serialize(f) if callable(f) else f for f in self.faces]
         return config
 
 
@@ -340,6 +345,45 @@ class NeumannBC(DirichletBC):
         d = model.derivatives(batch["x"])
         grad = d.gradient(self._component)
         return ops.sum(grad * batch["normal"], axis=1, keepdims=True) - batch["y"]
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class RobinBC(NeumannBC):
+    """``alpha * u + beta * du/dn = value`` on boundary faces, with ``n`` the
+    outward unit normal (curved boundaries of keras_pinn.geometry included).
+
+    Args:
+        alpha: coefficient of ``u``. Defaults to 1.
+        beta: coefficient of the outward normal derivative. Defaults to 1.
+            ``alpha`` and ``beta`` are finite and not both 0.
+        value: target (constant, callable of the points, or array for fixed
+            points). Defaults to 0.
+        faces: boundary parts (names or, on a geometry, predicates), all by
+            default.
+        **kwargs: see :class:`Condition`.
+    """
+
+    default_name = "robin"
+
+    def __init__(self, alpha: float = 1.0, beta: float = 1.0, value=0.0, faces=None, **kwargs):
+        super().__init__(value, faces, **kwargs)
+        for argument, number in (("alpha", alpha), ("beta", beta)):
+            if isinstance(number, bool) or not isinstance(number, (int, float, np.number)) or not np.isfinite(number):
+                raise ValueError(f"`{argument}` must be a finite number. Received: {argument}={number!r}")
+        if alpha == 0 and beta == 0:
+            raise ValueError(f"`alpha` and `beta` must not both be 0. Received: alpha={alpha!r}, beta={beta!r}")
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+
+    def residual(self, model, batch, values=None):
+        d = model.derivatives(batch["x"])
+        du_dn = ops.sum(d.gradient(self._component) * batch["normal"], axis=1, keepdims=True)
+        return self.alpha * d(self._component) + self.beta * du_dn - batch["y"]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(alpha=self.alpha, beta=self.beta)
+        return config
 
 
 def _require_space_time(condition, domain):

@@ -181,9 +181,8 @@ class Derivatives(DerivativesBase):
             each coordinate pushed forward through the network in closed
             form, :mod:`keras_pinn.taylor`; mixed partials still by
             autodiff; ``fn`` must be a network it supports) or ``"auto"``
-            (default: Taylor mode where ``fn`` supports it and the backend
-            measured faster with it, see :data:`keras_pinn.backend.TAYLOR_BY_DEFAULT`;
-            autodiff otherwise). Both give the same derivatives up to
+            (default: Taylor mode where ``fn`` supports it, autodiff
+            otherwise). Both give the same derivatives up to
             rounding.
 
     Example:
@@ -213,7 +212,7 @@ class Derivatives(DerivativesBase):
                 f"method='taylor' needs a network Taylor mode can push derivatives through (a built "
                 f"{_taylor.SUPPORTED}; see keras_pinn.taylor). Received: fn={fn!r}"
             )
-        if method == "taylor" or (method == "auto" and _backend.TAYLOR_BY_DEFAULT and _taylor.supports(fn)):
+        if method == "taylor" or (method == "auto" and _taylor.supports(fn)):
             self._engine = _TaylorEngine(fn, x)
         else:
             self._engine = _backend.InputDerivatives(fn, x)

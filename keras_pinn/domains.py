@@ -360,6 +360,13 @@ class SpaceTime(Box):
     ```
     """
 
+    def __new__(cls, space=None, *args, **kwargs):
+        # A keras_pinn.geometry region times time is a GeometryXTime (it
+        # declares the class through `_space_time_class`).
+        if cls is SpaceTime and getattr(space, "_space_time_class", None) is not None:
+            cls = space._space_time_class
+        return super().__new__(cls)
+
     def __init__(self, space: Box, t0: float, t1: float, time_name: str = "t"):
         if isinstance(space, dict):
             space = keras.saving.deserialize_keras_object(space)

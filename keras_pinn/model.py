@@ -87,9 +87,7 @@ class PINNModel(keras.Model):
             logged in History as ``<term>_weight``.
         derivative_method: how residuals get the fields' derivatives with
             respect to the inputs. ``"auto"`` (the default): ``"taylor"``
-            where the network supports it and the backend measured faster
-            with it (:data:`keras_pinn.backend.TAYLOR_BY_DEFAULT`),
-            ``"autodiff"`` otherwise. ``"autodiff"``: exact derivatives by
+            where the network supports it, ``"autodiff"`` otherwise. ``"autodiff"``: exact derivatives by
             the backend's automatic differentiation (nested). ``"taylor"``:
             exact derivatives pushed forward through the network in closed
             form (:mod:`keras_pinn.taylor`; a network of ``kp.layers.MLP``,
@@ -282,7 +280,7 @@ class PINNModel(keras.Model):
     def _resolve_taylor(self) -> bool:
         """Whether input derivatives use Taylor mode (keras_pinn.taylor):
         ``derivative_method="taylor"``, or ``"auto"`` where the network
-        supports it and the backend measured faster with it."""
+        supports it."""
         method = self.derivative_method
         if method in ("autodiff", "finite_difference"):
             return False
@@ -293,7 +291,7 @@ class PINNModel(keras.Model):
                 f"({_taylor.SUPPORTED}) and no `output_transform`. Received: network={self.network.name!r}"
                 + (", with an output_transform" if self.output_transform is not None else "")
             )
-        return supported and (method == "taylor" or _backend.TAYLOR_BY_DEFAULT)
+        return supported
 
     def _probe_pde(self):
         """Evaluates the residual once on two collocation points: checks its

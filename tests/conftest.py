@@ -3,7 +3,6 @@
 suite does) to avoid a known crash when both are loaded."""
 
 import importlib.util
-import os
 
 if importlib.util.find_spec("torch") is not None:
     import torch
@@ -56,6 +55,3 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(
                 pytest.mark.skip(reason=f"requires backend {marker.args}, running {BACKEND}")
             )
-
-
-os.environ.setdefault("KERAS_PINN_TESTING", "1")

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import keras_pinn as kp
-from keras_pinn.layers.mlp import DEFAULT_LAYOUT
 
 BACKEND = keras.backend.backend()
 
@@ -49,8 +48,8 @@ def test_layouts_give_the_same_input_derivatives():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
-def test_auto_layout_follows_the_backend_table():
-    assert kp.layers.MLP([3]).resolved_layout == DEFAULT_LAYOUT[BACKEND]
+def test_auto_layout_is_features_points():
+    assert kp.layers.MLP([3]).resolved_layout == "features_points"
     assert kp.layers.MLP([3], layout="fp").resolved_layout == "features_points"
 
 

@@ -131,63 +131,53 @@ def test_integer_points_are_cast_not_refused():
     np.testing.assert_allclose(ops.convert_to_numpy(d("u", 0)), [[2.0], [6.0]])
 
 
-# Errors that do not yet name the argument and the value received. Each test
-# asserts the message of the fix proposed in docs/errors.md (its last section)
-# and is a strict xfail until that fix lands: then it passes, pytest reports
-# XPASS(strict) as a failure, and the marker must be removed.
-def _fix(where):
-    return []
-
-
-NOT_YET = [
-    pytest.param(lambda: kp.SpaceTime(kp.Interval(0, 1), 1.0, 0.0), ValueError, r"Received: t0=1.0, t1=0.0", marks=_fix("domains.py"), id="spacetime-t1-before-t0"),
-    pytest.param(lambda: DOMAIN.check_points([["a", "b"]]), ValueError, r"`points` must be an array of numbers.*Received: points=", marks=_fix("domains.py"), id="points-not-numbers"),
-    pytest.param(lambda: model(conditions=[kp.PeriodicBC("q")]), ValueError, r"Unknown coordinate.*Received: coordinate='q'", marks=_fix("domains.py, conditions.py"), id="periodic-unknown-coordinate"),
-    pytest.param(lambda: kp.PointData([["a", 0.1]], [1.0]), ValueError, r"`points` must be an array of numbers.*Received: points=", marks=_fix("conditions.py"), id="data-points-not-numbers"),
-    pytest.param(lambda: kp.PointData([[0.5, 0.5]], ["a"]), ValueError, r"`values` must be an array of numbers.*Received: values=", marks=_fix("conditions.py"), id="data-values-not-numbers"),
-    pytest.param(lambda: kp.DirichletBC("zero"), ValueError, r"`value` must be a number, an array or a callable.*Received: value='zero'", marks=_fix("conditions.py"), id="target-string"),
-    pytest.param(lambda: kp.PointData([[0.5, 0.5]], [np.inf]), ValueError, r"`values` holds 1 non-finite.*row 0", marks=_fix("conditions.py"), id="data-values-inf"),
+# More bad inputs, each with its error type (one is a KeyError), checked with
+# warnings silenced: each message names the argument and the value received.
+BAD_INPUTS_BY_TYPE = [
+    pytest.param(lambda: kp.SpaceTime(kp.Interval(0, 1), 1.0, 0.0), ValueError, r"Received: t0=1.0, t1=0.0", id="spacetime-t1-before-t0"),
+    pytest.param(lambda: DOMAIN.check_points([["a", "b"]]), ValueError, r"`points` must be an array of numbers.*Received: points=", id="points-not-numbers"),
+    pytest.param(lambda: model(conditions=[kp.PeriodicBC("q")]), ValueError, r"Unknown coordinate.*Received: coordinate='q'", id="periodic-unknown-coordinate"),
+    pytest.param(lambda: kp.PointData([["a", 0.1]], [1.0]), ValueError, r"`points` must be an array of numbers.*Received: points=", id="data-points-not-numbers"),
+    pytest.param(lambda: kp.PointData([[0.5, 0.5]], ["a"]), ValueError, r"`values` must be an array of numbers.*Received: values=", id="data-values-not-numbers"),
+    pytest.param(lambda: kp.DirichletBC("zero"), ValueError, r"`value` must be a number, an array or a callable.*Received: value='zero'", id="target-string"),
+    pytest.param(lambda: kp.PointData([[0.5, 0.5]], [np.inf]), ValueError, r"`values` holds 1 non-finite.*row 0", id="data-values-inf"),
     pytest.param(
         lambda: model(conditions=[kp.DirichletBC(lambda p: np.full(len(p), np.nan), n_points=4)]),
         ValueError,
         r"produced 4 non-finite target\(s\).*first at row 0",
-        marks=_fix("conditions.py"),
         id="target-callable-nan",
     ),
     pytest.param(
         lambda: model(conditions=[kp.InitialCondition(0.0, points=[[0.5, 0.5]])]),
         ValueError,
         r"t = t0 = 0.0.*Received: 1 point\(s\) off it, first at row 0: \[0.5, 0.5\]",
-        marks=_fix("conditions.py"),
         id="initial-points-off-t0",
     ),
     pytest.param(
         lambda: model(conditions=[kp.PeriodicBC("x", points=[[0.5, 0.5]])]),
         ValueError,
         r"lower face x = 0.0.*Received: 1 point\(s\) off it, first at row 0: \[0.5, 0.5\]",
-        marks=_fix("conditions.py"),
         id="periodic-points-off-face",
     ),
-    pytest.param(lambda: kp.DirichletBC(0.0, sampler="halton"), ValueError, r"Unknown sampler.*Received: sampler='halton'", marks=_fix("conditions.py"), id="condition-sampler"),
-    pytest.param(lambda: model(pde_weight=-1.0), ValueError, r"Received: pde_weight=-1.0", marks=_fix("model.py"), id="pde-weight"),
-    pytest.param(lambda: model(n_collocation=0), ValueError, r"Received: n_collocation=0", marks=_fix("model.py"), id="n-collocation"),
-    pytest.param(lambda: model(parameters={"my alpha": 1.0}), ValueError, r"identifiers.*Received: parameters=\{'my alpha': 1.0\}", marks=_fix("model.py"), id="parameter-name"),
-    pytest.param(lambda: model(parameters={"a": "x"}), ValueError, r"numbers.*Received: parameters=\{'a': 'x'\}", marks=_fix("model.py"), id="parameter-value"),
-    pytest.param(lambda: model(output_transform=3), ValueError, r"Received: output_transform=3", marks=_fix("model.py"), id="output-transform"),
-    pytest.param(lambda: model().residual(np.array([[0.5, 0.5]]), term="foo"), ValueError, r"Unknown term.*Received: term='foo'", marks=_fix("model.py"), id="residual-unknown-term"),
+    pytest.param(lambda: kp.DirichletBC(0.0, sampler="halton"), ValueError, r"Unknown sampler.*Received: sampler='halton'", id="condition-sampler"),
+    pytest.param(lambda: model(pde_weight=-1.0), ValueError, r"Received: pde_weight=-1.0", id="pde-weight"),
+    pytest.param(lambda: model(n_collocation=0), ValueError, r"Received: n_collocation=0", id="n-collocation"),
+    pytest.param(lambda: model(parameters={"my alpha": 1.0}), ValueError, r"identifiers.*Received: parameters=\{'my alpha': 1.0\}", id="parameter-name"),
+    pytest.param(lambda: model(parameters={"a": "x"}), ValueError, r"numbers.*Received: parameters=\{'a': 'x'\}", id="parameter-value"),
+    pytest.param(lambda: model(output_transform=3), ValueError, r"Received: output_transform=3", id="output-transform"),
+    pytest.param(lambda: model().residual(np.array([[0.5, 0.5]]), term="foo"), ValueError, r"Unknown term.*Received: term='foo'", id="residual-unknown-term"),
     pytest.param(
         lambda: kp.PINNModel(keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]), DOMAIN, heat_pde),
         ValueError,
         r"`network` must accept \(N, 2\) points.*\('x', 't'\)",
-        marks=_fix("model.py"),
         id="network-input-width",
     ),
-    pytest.param(lambda: model(pde=lambda d: d.params["beta"] * d("u")), KeyError, r"Unknown PDE parameter 'beta'.*parameters=", marks=_fix("diff.py"), id="pde-unknown-parameter"),
+    pytest.param(lambda: model(pde=lambda d: d.params["beta"] * d("u")), KeyError, r"Unknown PDE parameter 'beta'.*parameters=", id="pde-unknown-parameter"),
 ]
 
 
-@pytest.mark.parametrize("call,error,message", NOT_YET)
-def test_errors_to_be_fixed(call, error, message):
+@pytest.mark.parametrize("call,error,message", BAD_INPUTS_BY_TYPE)
+def test_bad_input_errors_by_type(call, error, message):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(error, match=message):

@@ -169,12 +169,11 @@ def test_unsupported_networks():
         kp.derivatives(relu, x, method="jets")
 
 
-def test_auto_follows_backend_default():
+def test_auto_uses_taylor_mode_where_the_network_supports_it():
     net = kp.layers.MLP([4], 1, "tanh")
     x = ops.convert_to_tensor(X)
     net(x)
-    want = "taylor" if kp.backend.TAYLOR_BY_DEFAULT else "autodiff"
-    assert kp.derivatives(net, x).method == want
+    assert kp.derivatives(net, x).method == "taylor"
 
 
 @keras.saving.register_keras_serializable(package="keras_pinn_tests_taylor")
@@ -201,9 +200,7 @@ def test_pinn_model_methods_agree():
         if weights is None:
             weights = net.get_weights()
         net.set_weights(weights)
-        want = {"autodiff": "autodiff", "taylor": "taylor"}.get(
-            method, "taylor" if kp.backend.TAYLOR_BY_DEFAULT else "autodiff"
-        )
+        want = {"autodiff": "autodiff", "taylor": "taylor", "auto": "taylor"}[method]
         assert model.resolved_derivative_method == want
         model.compile("adam")
         losses[method] = model.evaluate(verbose=0, return_dict=True)

@@ -26,9 +26,9 @@ _MODULES = {"jax": "jax_backend", "tensorflow": "tensorflow_backend", "torch": "
 
 
 def _load():
-    # A missing backend package is reported by keras_pinn._preflight before
-    # Keras is imported (Keras itself would fail first); here only the
-    # backends keras-pinn has no engine for remain to refuse.
+    # A missing backend package is reported by keras_pinn._preflight when
+    # Keras fails to import; here only the backends keras-pinn has no engine
+    # for remain to refuse.
     name = keras.backend.backend()
     if name not in _MODULES:
         raise ImportError(
@@ -47,14 +47,11 @@ enable_grad = _impl.enable_grad
 value_and_grad = _impl.value_and_grad
 enable_float64 = _impl.enable_float64
 native_activation = _impl.native_activation
-#: Whether ``Derivatives(method="auto")`` uses Taylor mode for networks that
-#: support it (docs/performance.md, "Taylor mode", has the measurements).
-TAYLOR_BY_DEFAULT = _impl.TAYLOR_BY_DEFAULT
 #: The most steps Keras's trainer runs per call on this backend (None: no limit).
 MAX_STEPS_PER_EXECUTION = _impl.MAX_STEPS_PER_EXECUTION
 fixed_point_dataset = _impl.fixed_point_dataset
 
 __all__ = [
-    "BACKEND", "DERIVATIVE_MODE", "InputDerivatives", "MAX_STEPS_PER_EXECUTION", "TAYLOR_BY_DEFAULT", "enable_float64", "enable_grad",
+    "BACKEND", "DERIVATIVE_MODE", "InputDerivatives", "MAX_STEPS_PER_EXECUTION", "enable_float64", "enable_grad",
     "fixed_point_dataset", "native_activation", "value_and_grad",
 ]

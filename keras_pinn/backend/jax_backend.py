@@ -10,7 +10,7 @@ a single input ``j`` computes the whole *tower* ``u, D_j u, ..., D_j^k u``
 levels the residual does not use, and the derivatives the residual does use
 share one forward and one backward pass, as in hand-written JAX (asking for
 ``u_x`` before ``u_xx``, or ``u`` apart from its derivatives, otherwise
-costs extra passes; docs/performance.md has the measurements).
+costs extra passes).
 """
 
 import contextlib
@@ -19,7 +19,6 @@ import jax
 import jax.numpy as jnp
 
 DERIVATIVE_MODE = "forward (nested jax.jvp)"
-TAYLOR_BY_DEFAULT = True
 MAX_STEPS_PER_EXECUTION = None
 
 

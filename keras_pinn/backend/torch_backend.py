@@ -10,7 +10,6 @@ import torch
 from keras_pinn.backend._common import ReverseModeCache
 
 DERIVATIVE_MODE = "reverse (torch.autograd.grad, create_graph=True)"
-TAYLOR_BY_DEFAULT = True
 MAX_STEPS_PER_EXECUTION = 1  # Keras's PyTorch trainer refuses more
 
 

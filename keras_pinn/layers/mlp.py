@@ -11,15 +11,9 @@ from keras import ops
 
 from keras_pinn import backend as _backend
 
-__all__ = ["MLP", "DEFAULT_LAYOUT", "LAYOUTS"]
+__all__ = ["MLP", "LAYOUTS"]
 
 LAYOUTS = ("auto", "features_points", "points_features")
-
-#: The layout ``layout="auto"`` picks on each backend, from the derivative
-#: benchmarks of docs/performance.md (one loss-and-weight-gradient
-#: evaluation on CPU): (features, points) was faster on JAX (nested forward
-#: mode) and on TensorFlow with XLA, and within 10 % either way on PyTorch.
-DEFAULT_LAYOUT = {"jax": "features_points", "tensorflow": "features_points", "torch": "features_points"}
 
 _ALIASES = {"fp": "features_points", "pf": "points_features"}
 
@@ -43,9 +37,9 @@ class MLP(keras.layers.Layer):
     and transposes the output back, so the elementwise work (activations and
     their derivative streams) runs over long contiguous rows of N points.
     On CPU this made a loss-and-gradient evaluation of a 3 x 20 network up
-    to 1.7x faster on JAX (see docs/performance.md). ``layout="auto"`` picks
-    the layout measured fastest on the current backend
-    (:data:`DEFAULT_LAYOUT`), so the same user code runs everywhere.
+    to 1.7x faster on JAX (see docs/performance.md). ``layout="auto"`` is
+    ``"features_points"`` on every backend: it measured faster on JAX and on
+    TensorFlow with XLA, and within 10 % either way on PyTorch.
 
     Each output row depends only on its own input row, so input derivatives
     stay pointwise, as PINN residuals need.
@@ -116,10 +110,8 @@ class MLP(keras.layers.Layer):
 
     @property
     def resolved_layout(self) -> str:
-        """The layout in use: ``layout``, or the backend's default for ``"auto"``."""
-        if self.layout == "auto":
-            return DEFAULT_LAYOUT.get(keras.backend.backend(), "points_features")
-        return self.layout
+        """The layout in use: ``layout``, or ``"features_points"`` for ``"auto"``."""
+        return "features_points" if self.layout == "auto" else self.layout
 
     def build(self, input_shape):
         d = input_shape[-1]

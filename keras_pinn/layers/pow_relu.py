@@ -30,6 +30,7 @@ import numbers
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 __all__ = [
@@ -341,6 +342,57 @@ class ParallelPowerBlock(keras.layers.Layer):
         for h in outputs[1:]:
             total = total + h
         return total
+
+    def preserve_variance(self, inputs: Any) -> ParallelPowerBlock:
+        """Variance-preserving (data-dependent) initialisation of every branch.
+
+        ``relu(z)^k`` is homogeneous of degree ``k``, so a Dense layer feeding
+        it that is scaled by ``c`` scales the branch's output by ``c^k``:
+        through ``n_layers`` layers a fixed initialisation multiplies the
+        output's spread by a power ``k^n_layers`` of its deviation from one,
+        and at depth 8 the ``k >= 2`` branches start with outputs of exactly
+        zero (or overflow). This rescales each Dense layer in turn, layer by
+        layer as in LSUV (Mishkin & Matas 2016), so that every layer's
+        output has unit standard deviation on ``inputs``. Call it once,
+        after building and before training, with a sample of the inputs the
+        block will see (e.g. scaled collocation points).
+
+        Limitation: the unit spread holds on ``inputs``. A branch of
+        ``n_layers`` relu^k layers is a piecewise polynomial of degree
+        ``k^n_layers``, so for ``k >= 2`` and deep branches its values on other
+        points still range over orders of magnitude (at depth 8 the relu^2
+        and relu^3 branches measured 1e-13 to 1e3 on fresh samples): the
+        initialisation removes dead branches at the start, not the
+        ill-conditioning of the architecture.
+
+        Args:
+            inputs: A sample of inputs, shape ``(n, features)`` with ``n >= 2``.
+
+        Returns:
+            The block itself.
+
+        Raises:
+            ValueError: if a layer's output has no spread on ``inputs`` (every
+                unit inactive), which no scaling can mend.
+        """
+        x = ops.convert_to_tensor(inputs, dtype=self.compute_dtype)
+        if not self.built:
+            self.build(tuple(x.shape))
+        for power, branch in zip(self.powers, self.branches, strict=True):
+            h = x
+            for j, dense in enumerate(branch):
+                std = float(np.std(ops.convert_to_numpy(pow_relu(dense(h), power))))
+                if not (math.isfinite(std) and std > 0):
+                    raise ValueError(
+                        f"Layer {j} of the relu^{power} branch has no output spread on the given inputs, so "
+                        f"it cannot be rescaled to unit variance. Received: output std={std!r}"
+                    )
+                factor = std ** (-1.0 / power)
+                dense.kernel.assign(dense.kernel * factor)
+                if dense.use_bias:
+                    dense.bias.assign(dense.bias * factor)
+                h = pow_relu(dense(h), power)
+        return self
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         width = self.units * self.max_power if self.combine == "concat" else (

@@ -10,6 +10,7 @@ from keras_pinn.problems.problems import (
     buckley_leverett,
     burgers,
     heat,
+    heat_units,
     helmholtz,
 )
 from keras_pinn.problems.reference import (
@@ -37,6 +38,7 @@ __all__ = [
     "burgers_solution",
     "heat",
     "heat_solution",
+    "heat_units",
     "helmholtz",
     "helmholtz_solution",
     "relative_l2_error",

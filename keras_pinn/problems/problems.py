@@ -29,6 +29,7 @@ __all__ = [
     "burgers",
     "helmholtz",
     "heat",
+    "heat_units",
     "buckley_leverett",
     "PROBLEMS",
 ]
@@ -153,22 +154,31 @@ class BuckleyLeverettResidual(_ResidualBase):
     """``S_t + f'(S) S_x - eps S_xx`` with ``f(S) = S^2 / (S^2 + (1-S)^2 / M)``.
 
     ``eps > 0`` adds artificial diffusion (Fuks & Tchelepi 2020), which
-    smooths the shock so a PINN can place it.
+    smooths the shock so a PINN can place it. ``flux="welge"`` replaces ``f``
+    on ``[0, s*]`` by the tangent from the origin (Welge's convex hull; Diab
+    & Al Kobaisi 2021, arXiv:2112.14826): ``f'(S)`` becomes the shock speed
+    ``sigma`` below ``s*`` (see
+    :func:`keras_pinn.problems.reference.buckley_leverett_hull_flux`).
     """
 
-    _config_keys = ("m", "diffusion")
+    _config_keys = ("m", "diffusion", "flux")
 
-    def __init__(self, m: float = 2.0, diffusion: float = 0.0):
+    def __init__(self, m: float = 2.0, diffusion: float = 0.0, flux: str = "plain"):
         if not m > 0:
             raise ValueError(f"`m` must be positive. Received: m={m!r}")
         if not diffusion >= 0:
             raise ValueError(f"`diffusion` must be >= 0. Received: diffusion={diffusion!r}")
-        self.m, self.diffusion = float(m), float(diffusion)
+        if flux not in ("plain", "welge"):
+            raise ValueError(f"`flux` must be 'plain' or 'welge'. Received: flux={flux!r}")
+        self.m, self.diffusion, self.flux = float(m), float(diffusion), flux
+        self.s_shock, self.shock_speed = ref.buckley_leverett_shock(self.m)
 
     def __call__(self, d):
         s = d("u")
         denom = ops.square(s) + ops.square(1.0 - s) / self.m
         flux_prime = 2.0 * s * (1.0 - s) / self.m / ops.square(denom)
+        if self.flux == "welge":
+            flux_prime = ops.where(s < self.s_shock, self.shock_speed * ops.ones_like(s), flux_prime)
         r = d("u", "t") + flux_prime * d("u", "x")
         if self.diffusion > 0:
             r = r - self.diffusion * d("u", "x", "x")
@@ -240,11 +250,24 @@ def _initial_heat(points):
     return np.sin(np.pi * points[:, 0])
 
 
-def buckley_leverett(m: float = 2.0, diffusion: float = 0.0, t1: float = 1.0) -> Problem:
-    """Buckley-Leverett ``S_t + f(S)_x = 0`` on ``x in [0, 1], t in [0, t1]``,
+def buckley_leverett(m: float = 2.0, diffusion: float = 0.0, t1: float = 1.0, flux: str = "plain",
+                     length: float = 1.5) -> Problem:
+    """Buckley-Leverett ``S_t + f(S)_x = 0`` on ``x in [0, length], t in [0, t1]``,
     ``S(x, 0) = 0``, ``S(0, t) = 1``; exact solution by Welge's tangent
-    construction (shock saturation ``sqrt(1 / (1 + M))``)."""
-    domain = SpaceTime(Interval(0.0, 1.0, "x"), 0.0, t1)
+    construction (shock saturation ``sqrt(1 / (1 + M))``, speed
+    ``(1 + sqrt(1 + M)) / 2``: 1.366 for M = 2, so with the default
+    ``length = 1.5`` the front stays inside the domain up to ``t = 1``).
+
+    Args:
+        m: mobility ratio.
+        diffusion: artificial diffusion ``eps`` of the residual (the
+            reference stays the inviscid solution).
+        t1: final time.
+        flux: ``"plain"`` (the fractional flow ``f``) or ``"welge"`` (its
+            convex hull below the shock saturation).
+        length: right end of the domain.
+    """
+    domain = SpaceTime(Interval(0.0, float(length), "x"), 0.0, t1)
 
     def conditions(n):
         return [
@@ -253,11 +276,59 @@ def buckley_leverett(m: float = 2.0, diffusion: float = 0.0, t1: float = 1.0) ->
         ]
 
     return Problem(
-        "buckley_leverett", domain, BuckleyLeverettResidual(m, diffusion), conditions,
+        "buckley_leverett", domain, BuckleyLeverettResidual(m, diffusion, flux), conditions,
         lambda p: _col(ref.buckley_leverett_solution(p[:, 0], p[:, 1], m=m)),
-        order=2 if diffusion > 0 else 1, grid_shape=(201, 101),
-        description=f"Buckley-Leverett, M = {m:g}, diffusion = {diffusion:g}",
+        order=2 if diffusion > 0 else 1, grid_shape=(301, 101),
+        description=f"Buckley-Leverett, M = {m:g}, x in [0, {length:g}], {flux} flux, diffusion = {diffusion:g}",
+        parameters={"m": float(m), "diffusion": float(diffusion), "flux": flux, "length": float(length),
+                    "t1": float(t1)},
     )
 
 
-PROBLEMS = {"burgers": burgers, "helmholtz": helmholtz, "heat": heat, "buckley_leverett": buckley_leverett}
+def heat_units(alpha: float = 100.0, length: float = 100.0, t1: float = 10.0) -> Problem:
+    """The heat problem in physical units: ``u_t = alpha u_xx`` on
+    ``x in [0, length], t in [0, t1]``, ``u(x, 0) = sin(pi x / length)``,
+    ``u(0, t) = u(length, t) = 0``.
+
+    With the defaults it is :func:`heat` (``alpha = 0.1`` on the unit square)
+    rescaled by ``x = 100 x'``, ``t = 10 t'``: the same solution, on a domain
+    far from ``[-1, 1]``, where scaling the inputs (``DomainScaler``) can
+    matter at all.
+    """
+    domain = SpaceTime(Interval(0.0, float(length), "x"), 0.0, float(t1))
+
+    def conditions(n):
+        return [
+            InitialCondition(_HeatUnitsInitial(float(length)), n_points=n, name="ic"),
+            DirichletBC(0.0, n_points=n, name="bc"),
+        ]
+
+    return Problem(
+        "heat_units", domain, HeatResidual(alpha), conditions,
+        lambda p: _col(ref.heat_solution(p[:, 0], p[:, 1], alpha=alpha, length=length)),
+        order=2, grid_shape=(101, 101),
+        description=f"heat in physical units, x in [0, {length:g}], t in [0, {t1:g}], alpha = {alpha:g}",
+        parameters={"alpha": float(alpha), "length": float(length), "t1": float(t1)},
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class _HeatUnitsInitial:
+    """``sin(pi x / length)``, serializable."""
+
+    def __init__(self, length: float = 100.0):
+        self.length = float(length)
+
+    def __call__(self, points):
+        return np.sin(np.pi * points[:, 0] / self.length)
+
+    def get_config(self):
+        return {"length": self.length}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+PROBLEMS = {"burgers": burgers, "helmholtz": helmholtz, "heat": heat, "heat_units": heat_units,
+            "buckley_leverett": buckley_leverett}

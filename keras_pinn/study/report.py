@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_pinn.study.config import IDEAS, VARIANTS, StudyOptions
+from keras_pinn.study import stats
+from keras_pinn.study.config import IDEAS, VARIANTS, StudyOptions, target_of
 
 __all__ = [
     "compare",
@@ -74,6 +75,20 @@ def _mean(values: list) -> float | None:
     return float(np.mean(values)) if values else None
 
 
+def _metric_values(runs: list[dict]) -> dict:
+    """``{metric: [value per finished run]}`` of the scalar metrics (relative
+    L2 always; Buckley-Leverett's shock metrics where recorded)."""
+    values: dict[str, list] = {"relative_l2": [r["error"] for r in runs]}
+    for run in runs:
+        for key, value in (run.get("metrics") or {}).items():
+            if key != "relative_l2" and isinstance(value, (int, float)):
+                values.setdefault(key, [])
+    for key in values:
+        if key != "relative_l2":
+            values[key] = [(r.get("metrics") or {}).get(key) for r in runs]
+    return values
+
+
 def summarize(runs: list[dict]) -> list[dict]:
     """One entry per (backend, problem, variant): the relative L2 error over
     the seeds (mean, sample std, min, max, over the runs that finished with
@@ -92,6 +107,7 @@ def summarize(runs: list[dict]) -> list[dict]:
             "n_diverged": sum(r.get("status") == "diverged" for r in members),
             "n_failed": sum(r.get("status") == "failed" for r in members),
             "error": _stats([r["error"] for r in ok]),
+            "values": _metric_values(ok),
             "best_seed": None if best is None else best["seed"],
             "best_run": None if best is None else best["run_id"],
             "final_loss": _mean([r.get("final_losses", {}).get("loss") for r in ok]),
@@ -101,6 +117,7 @@ def summarize(runs: list[dict]) -> list[dict]:
             "eval_grid": next((r.get("eval_grid") for r in members if r.get("eval_grid")), None),
             "messages": sorted({r["message"] for r in members if r.get("message")}),
             "warnings": sorted({w for r in members for w in r.get("warnings", [])}),
+            "diffusion_floor": next((r["diffusion_floor"] for r in members if r.get("diffusion_floor")), None),
         }
         summary.append(entry)
     return summary
@@ -113,66 +130,121 @@ def _find(summary: list[dict], backend: str, problem: str, variant: str) -> dict
     return None
 
 
-TIE_RTOL = 1e-3
-"""Mean errors closer than this (relative) count as a tie: e.g. DomainScaler
-is the identity on Helmholtz's [-1, 1]^2, so with the same seeds the
-"scaled" and "unscaled" networks are the same network."""
-
-
 def _crashed(entry: dict) -> bool:
     """Every run raised an error: nothing was learnt about the idea (unlike a
     run that diverged, which counts as a worse result)."""
     return entry["n_runs"] > 0 and entry["n_failed"] == entry["n_runs"]
 
 
-def compare(a: dict | None, b: dict | None) -> dict | None:
-    """Compares two summary entries by their mean error: ``outcome`` is
-    ``"better"`` (``a`` lower), ``"worse"`` or ``"tie"`` (means within
-    :data:`TIE_RTOL`). A configuration with no finished run counts as worse
-    than any that finished; None when neither finished, or one was not run or
-    crashed in every run (see the report's notes).
-    ``separated``: both have at least two finished seeds and their error
-    ranges do not overlap."""
+def comparison_metric(problem: str, budget: str) -> str:
+    """The metric a comparison on ``problem`` uses: the problem's target
+    metric (Buckley-Leverett: the shock position error), else relative L2."""
+    target = target_of(problem, budget)
+    return target.metric if target is not None else "relative_l2"
+
+
+def _values(entry: dict, metric: str) -> list[float]:
+    """The finished seeds' values of ``metric`` (floored at 1e-12: logs)."""
+    return [max(float(v), 1e-12) for v in entry.get("values", {}).get(metric, []) if v is not None]
+
+
+def baseline_status(entry: dict | None, problem: str, budget: str) -> dict:
+    """Whether a reference configuration meets its problem's target: the
+    geometric mean of the target metric over its finished seeds at most the
+    threshold, with every seed finished. ``met`` is None when the problem has
+    no target for this budget."""
+    target = target_of(problem, budget)
+    if target is None:
+        return {"metric": "relative_l2", "threshold": None, "value": None, "met": None}
+    values = _values(entry, target.metric) if entry else []
+    value = stats.geometric_mean(values) if values else None
+    complete = bool(entry) and entry["n_ok"] == entry["n_runs"] and entry["n_runs"] > 0
+    met = value is not None and complete and value <= target.threshold
+    return {"metric": target.metric, "threshold": target.threshold, "value": value, "met": bool(met)}
+
+
+def compare(a: dict | None, b: dict | None, metric: str = "relative_l2") -> dict | None:
+    """Compares two summary entries on ``log(metric)``: Welch's t-test, the
+    ratio of geometric means ``gm(a) / gm(b)`` and its bootstrap interval
+    (:mod:`keras_pinn.study.stats`). None when either was not run or crashed
+    in every run, or neither has a finished seed. A configuration with no
+    finished seed (every run diverged) against one with finished seeds gets
+    ``ratio`` infinity (``a``) or 0 (``b``) and no test."""
     if a is None or b is None or _crashed(a) or _crashed(b):
         return None
-    ma, mb = a["error"]["mean"], b["error"]["mean"]
-    if ma is None and mb is None:
+    va, vb = _values(a, metric), _values(b, metric)
+    if not va and not vb:
         return None
-    if ma is None:
-        outcome = "worse"
-    elif mb is None:
-        outcome = "better"
-    elif abs(ma - mb) <= TIE_RTOL * max(abs(ma), abs(mb)):
-        outcome = "tie"
-    else:
-        outcome = "better" if ma < mb else "worse"
-    separated = outcome != "tie" and a["n_ok"] > 1 and b["n_ok"] > 1 and (
-        a["error"]["max"] < b["error"]["min"] or a["error"]["min"] > b["error"]["max"])
-    return {"outcome": outcome, "better": outcome == "better", "separated": bool(separated),
-            "mean": ma, "reference_mean": mb}
+    out = {"metric": metric, "n": len(va), "n_reference": len(vb), "mean": a["error"]["mean"],
+           "reference_mean": b["error"]["mean"], "gm": None, "reference_gm": None,
+           "ratio": None, "ratio_low": None, "ratio_high": None, "t": None, "df": None, "p": None}
+    if not va or not vb:
+        out["ratio"] = math.inf if not va else 0.0
+        return out
+    ci = stats.ratio_ci(va, vb)
+    test = stats.welch(va, vb)
+    out.update(gm=stats.geometric_mean(va), reference_gm=stats.geometric_mean(vb), ratio=ci["ratio"],
+               ratio_low=ci["low"], ratio_high=ci["high"], t=test["t"], df=test["df"], p=test["p"])
+    return out
 
 
-def _agrees(expects: str | None, wins: int, losses: int) -> bool | None:
-    """Does the record agree with the article's claim? Judged on the problems
-    where the two differ (a tie, such as DomainScaler on a domain that is
-    already [-1, 1], is no evidence either way): ``"better"``: wins on most
-    of them; ``"worse"``: loses on most; ``"not better"``: does not win on
-    most. None when the article makes no claim."""
+_EXPECTS = {
+    "better": {"better": True, "worse": False},
+    "worse": {"worse": True, "better": False},
+    "not better": {"better": False, "worse": True},
+}
+
+
+def _agrees(expects: str | None, verdict: str) -> bool | None:
+    """Does a decided verdict agree with the article's claim? None when the
+    article makes no claim or the verdict decides nothing ("inconclusive",
+    "baseline unsolved")."""
     if expects is None:
         return None
-    decided = wins + losses
-    if expects == "better":
-        return wins > decided / 2
-    if expects == "worse":
-        return losses > decided / 2
-    return wins <= decided / 2
+    return _EXPECTS[expects].get(verdict)
+
+
+def _fmt_p(p: float | None) -> str:
+    if p is None:
+        return "n/a"
+    return f"{p:.2g}" if p >= 1e-3 else f"{p:.1e}"
+
+
+def _line(c: dict, problem: str, r: dict) -> str:
+    """One verdict line: names the test, the p-values and the ratio CI."""
+    a, b = VARIANTS[c["variant"]].label, VARIANTS[c["reference"]].label
+    metric = "shock position error" if r["metric"] == "shock_position_error" else "relative L2"
+    base = r["baseline"]
+    baseline = ""
+    if base["met"] is not None:
+        baseline = (f"; baseline {metric} {format_number(base['value'])} "
+                    f"(target <= {base['threshold']:g}: {'met' if base['met'] else 'missed'})")
+    if r["ratio"] is not None and not math.isfinite(r["ratio"]):
+        stat = "every run of the variant diverged"
+    elif r["ratio"] == 0.0 and r["gm"] is None:
+        stat = "every run of the reference diverged"
+    else:
+        ci = ("95 % CI n/a" if r["ratio_low"] is None else
+              f"95 % CI {format_number(r['ratio_low'])}-{format_number(r['ratio_high'])}")
+        stat = (f"{metric} ratio {format_number(r['ratio'])} ({ci}, bootstrap; {r['n']} vs {r['n_reference']} "
+                f"seeds), Welch's t-test on log errors p = {_fmt_p(r['p'])}, Holm-corrected p = "
+                f"{_fmt_p(r['p_corrected'])}")
+    return f"{a} vs {b} on {problem}: **{r['verdict']}** ({stat}{baseline})"
 
 
 def verdicts(options: StudyOptions, summary: list[dict], backends: Sequence[str]) -> list[dict]:
-    """The verdicts, computed from the numbers: for every idea and backend,
-    each comparison of the idea (variant vs reference, per problem) and
-    whether the result agrees with the article's claim."""
+    """The verdicts, computed from the numbers.
+
+    For every idea, backend, comparison and problem: the variant's errors
+    against the reference's on a log scale (:func:`compare`), Holm-corrected
+    over every comparison of the report, and :func:`stats.decide`'s verdict:
+    ``"better"`` / ``"worse"`` for an effect of at least 1.5x with corrected
+    p < 0.05, ``"inconclusive"`` otherwise, ``"baseline unsolved"`` when the
+    reference misses its problem's target (:data:`config.TARGETS`).
+    """
+    budget = options.budget.name
     found = []
+    cells = []  # every (problem result) with a p-value, for Holm
     for idea_key in options.ideas:
         idea = IDEAS[idea_key]
         for backend in backends:
@@ -180,43 +252,54 @@ def verdicts(options: StudyOptions, summary: list[dict], backends: Sequence[str]
             for c in idea.comparisons:
                 per_problem = {}
                 for problem in options.idea_problems(idea_key):
-                    result = compare(_find(summary, backend, problem, c.variant),
-                                     _find(summary, backend, problem, c.reference))
-                    if result is not None:
-                        per_problem[problem] = result
-                n = len(per_problem)
-                if n == 0:
-                    continue
-                wins = sum(r["outcome"] == "better" for r in per_problem.values())
-                losses = sum(r["outcome"] == "worse" for r in per_problem.values())
-                ties = n - wins - losses
-                min_seeds = min(e["n_ok"] for p in per_problem for e in (
-                    _find(summary, backend, p, c.variant), _find(summary, backend, p, c.reference)))
-                clear = sum(r["separated"] for r in per_problem.values())
-                agrees = _agrees(c.article_expects, wins, losses)
-                a, b = VARIANTS[c.variant].label, VARIANTS[c.reference].label
-                text = f"{a} beats {b} on {wins}/{n} problem(s)" + (f", ties on {ties}" if ties else "")
-                if min_seeds > 1:
-                    text += f" (lower mean error; seed ranges separate on {clear}/{n})"
-                else:
-                    text += " (lower mean error; one finished seed only)" if min_seeds else " (lower mean error)"
-                comparisons.append({
-                    "variant": c.variant, "reference": c.reference, "wins": wins, "losses": losses,
-                    "ties": ties, "n_problems": n,
-                    "separated": clear, "per_problem": per_problem, "article_expects": c.article_expects,
-                    "claim": c.claim, "agrees_with_article": agrees, "text": text,
-                })
-            judged = [c for c in comparisons if c["agrees_with_article"] is not None]
-            agree = sum(c["agrees_with_article"] for c in judged)
-            if not judged:
-                headline = "no comparison with a claim of the article could be made (variants missing)"
-            else:
-                headline = (f"the article's claims hold in {agree} of {len(judged)} comparison(s): "
-                            + ("agrees with the article" if agree == len(judged) else
-                               "partly agrees with the article" if agree else "disagrees with the article"))
+                    reference = _find(summary, backend, problem, c.reference)
+                    result = compare(_find(summary, backend, problem, c.variant), reference,
+                                     comparison_metric(problem, budget))
+                    if result is None:
+                        continue
+                    result["baseline"] = baseline_status(reference, problem, budget)
+                    per_problem[problem] = result
+                    cells.append(result)
+                if per_problem:
+                    comparisons.append({
+                        "variant": c.variant, "reference": c.reference, "per_problem": per_problem,
+                        "article_expects": c.article_expects, "claim": c.claim,
+                    })
             found.append({"idea": idea_key, "number": idea.number, "title": idea.title, "backend": backend,
-                          "comparisons": comparisons, "n_agree": agree, "n_judged": len(judged),
-                          "headline": headline})
+                          "comparisons": comparisons})
+    for r, p in zip(cells, stats.holm([r["p"] for r in cells])):
+        r["p_corrected"] = p
+        if r["baseline"]["met"] is not False and r["ratio"] is not None and not math.isfinite(r["ratio"]):
+            r["verdict"] = "worse"  # every run of the variant diverged, the reference's did not
+        elif r["baseline"]["met"] is not False and r["ratio"] == 0.0 and r["gm"] is None:
+            r["verdict"] = "better"
+        else:
+            r["verdict"] = stats.decide(r["ratio"], p, r["baseline"]["met"])
+    for v in found:
+        for c in v["comparisons"]:
+            lines, agree, disagree = [], 0, 0
+            for problem, r in c["per_problem"].items():
+                r["agrees_with_article"] = _agrees(c["article_expects"], r["verdict"])
+                agree += r["agrees_with_article"] is True
+                disagree += r["agrees_with_article"] is False
+                lines.append(_line(c, problem, r))
+            verdict_set = {r["verdict"] for r in c["per_problem"].values()}
+            c["verdict"] = verdict_set.pop() if len(verdict_set) == 1 else "mixed"
+            c["n_agree"], c["n_disagree"] = agree, disagree
+            c["agrees_with_article"] = (None if c["article_expects"] is None or agree + disagree == 0
+                                        else True if disagree == 0 else False if agree == 0 else None)
+            c["lines"] = lines
+            c["text"] = "; ".join(lines)
+        judged = [c for c in v["comparisons"] if c["article_expects"] is not None]
+        agree = sum(c["n_agree"] for c in judged)
+        disagree = sum(c["n_disagree"] for c in judged)
+        undecided = sum(len(c["per_problem"]) for c in judged) - agree - disagree
+        v.update(n_agree=agree, n_disagree=disagree, n_undecided=undecided)
+        if not judged:
+            v["headline"] = "no comparison with a claim of the article could be made (variants missing)"
+        else:
+            v["headline"] = (f"of {agree + disagree + undecided} tested claim(s), {agree} agree with the article, "
+                             f"{disagree} disagree, {undecided} undecided (inconclusive or baseline unsolved)")
     return found
 
 
@@ -425,6 +508,39 @@ def _figure_tsne(out: Path, fig_dir: Path, backend: str, problem: str, entry: di
     return name
 
 
+def _figure_error_time(fig_dir: Path, backend: str, problem: str, merged_runs: list[dict]) -> str | None:
+    """Relative L2 error against training wall time (every seed of every
+    variant on ``problem``; the error is measured on a coarser grid during
+    training, its measuring time taken out)."""
+    by_variant: dict[str, list[dict]] = {}
+    for run in merged_runs:
+        if run.get("backend") == backend and run.get("problem") == problem and run.get("error_trace"):
+            by_variant.setdefault(run["variant"], []).append(run)
+    if not by_variant:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    colours = plt.get_cmap("tab20")
+    for k, (variant, members) in enumerate(by_variant.items()):
+        for j, run in enumerate(members):
+            trace = [(t, e) for _, t, e in run["error_trace"] if e is not None]
+            if not trace:
+                continue
+            t, e = zip(*trace)
+            ax.semilogy(t, e, "-o", ms=2, lw=1, color=colours(k % 20),
+                        label=VARIANTS[variant].label if j == 0 else None)
+    ax.set_xlabel("training wall time (s)", fontsize=8)
+    ax.set_ylabel("relative L2 error", fontsize=8)
+    ax.set_title(f"{problem} ({backend}): error against training time, every seed", fontsize=9)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.subplots_adjust(left=0.1, right=0.66, bottom=0.13, top=0.9)
+    name = f"error_time_{backend}_{problem}.png"
+    fig.savefig(fig_dir / name, dpi=FIGURE_DPI)
+    plt.close(fig)
+    return name
+
+
 def make_figures(out: Path, options: StudyOptions, merged: dict, summary: list[dict],
                  notes: list[str] | None = None) -> dict:
     """Writes every figure under ``<out>/figures``; returns
@@ -471,6 +587,7 @@ def make_figures(out: Path, options: StudyOptions, merged: dict, summary: list[d
                     draw(f"vq_codes/{backend}", _figure_codes, out, fig_dir, backend,
                          _find(summary, backend, problem, "vq"), runs, facts)
         for problem in dict.fromkeys(e["problem"] for e in summary if e["backend"] == backend):
+            draw(f"error_time/{backend}/{problem}", _figure_error_time, fig_dir, backend, problem, merged["runs"])
             draw(f"tsne/{backend}/{problem}", _figure_tsne, out, fig_dir, backend, problem,
                  _find(summary, backend, problem, "mlp"), runs)
     return figures
@@ -501,6 +618,57 @@ def _table(entries: list[dict]) -> list[str]:
     return lines
 
 
+def _targets_lines(options: StudyOptions, merged: dict, summary: list[dict]) -> list[str]:
+    """The baselines' targets and whether each baseline met them."""
+    budget = options.budget.name
+    references = {(c.reference, p) for i in options.ideas for c in IDEAS[i].comparisons
+                  for p in options.idea_problems(i)}
+    rows = []
+    for e in summary:
+        if (e["variant"], e["problem"]) not in references:
+            continue
+        status = baseline_status(e, e["problem"], budget)
+        if status["met"] is None:
+            continue
+        rows.append(f"| {e['backend']} | {e['problem']} | {VARIANTS[e['variant']].label} (`{e['variant']}`) | "
+                    f"{status['metric']} | {format_number(status['threshold'])} | "
+                    f"{format_number(status['value'])} | {'yes' if status['met'] else '**no**'} |")
+    if not rows:
+        return []
+    return [f"Baseline targets (budget `{budget.split('+')[0]}`; geometric mean over the seeds, every seed "
+            "finished):", "",
+            "| backend | problem | reference | metric | target (at most) | value | met |",
+            "|---|---|---|---|---|---|---|", *rows, ""]
+
+
+def _metrics_table(entries: list[dict]) -> list[str]:
+    """Buckley-Leverett's shock metrics, geometric/arithmetic means over the seeds."""
+    keys = [("relative_l2", "rel. L2"), ("shock_position_error", "shock position error"),
+            ("relative_l1", "rel. L1"), ("front_width", "10-90 % front width"),
+            ("relative_l2_outside_band", "rel. L2 outside the front band")]
+    if not any("shock_position_error" in e.get("values", {}) for e in entries):
+        return []
+    lines = ["| variant | " + " | ".join(label for _, label in keys) + " | diffusion floor (rel. L2 / shock) |",
+             "|---|" + "---|" * (len(keys) + 1)]
+    for e in entries:
+        cells = []
+        for key, _ in keys:
+            values = [v for v in e.get("values", {}).get(key, []) if v is not None]
+            cells.append(format_number(float(np.mean(values))) if values else "—")
+        floor = e.get("diffusion_floor")
+        floor_text = ("—" if not floor else
+                      f"{format_number(floor['relative_l2'])} / {format_number(floor['shock_position_error'])}"
+                      f" (eps {floor['diffusion']:g})")
+        lines.append(f"| `{e['variant']}` | " + " | ".join(cells) + f" | {floor_text} |")
+    return [*lines, "",
+            "Means over the seeds. Shock position error: mean over t = 0.25, 0.5, 0.75 of |x_f - sigma t| / "
+            "(sigma t), x_f where the prediction last falls below s*/2. Front width: distance between the "
+            "last crossings of 0.9 s* and 0.1 s* (exact: 0). The band left out is 0.05 either side of the "
+            "exact front. Diffusion floor: the distance of the exact solution of the diffused problem "
+            "(finite volumes) from the inviscid reference, the error a perfect `mlp_diffusion` would still "
+            "have.", ""]
+
+
 def _unit_box(facts: dict) -> bool:
     return bool(facts) and all(lo == -1.0 for lo in facts["lower"]) and all(hi == 1.0 for hi in facts["upper"])
 
@@ -527,18 +695,32 @@ def _markdown(options: StudyOptions, merged: dict, summary: list[dict], found: l
         wall = meta.get("wall_time_s")
         lines.append(f"- backend **{backend}**: {meta.get('status')}"
                      + (f", {wall:.0f} s" if wall is not None else "") + (f" ({v})" if v else ""))
+    quick = b.name.split("+")[0] != "full"
     lines += ["", "## Verdicts", ""]
+    if quick:
+        lines += ["**This is a smoke test, not evidence.** The quick budget trains small networks for a few "
+                  "hundred steps with few seeds; its verdicts show that the pipeline works and that the "
+                  "baselines are working networks (each meets its quick target below), not whether the "
+                  "article's claims hold. Run `keras-pinn study --budget full` for that.", ""]
+    lines += _targets_lines(options, merged, summary)
     for v in found:
         lines.append(f"- **Idea {v['number']}, {v['title']}** ({v['backend']}): {v['headline']}.")
         for c in v["comparisons"]:
-            judged = {True: "agrees with the article", False: "disagrees with the article",
-                      None: "no claim in the article"}[c["agrees_with_article"]]
-            lines.append(f"  - {c['text']}: {judged}.")
-    lines += ["", "Errors are relative L2 errors against the exact or reference solution on the problem's "
-              "evaluation grid (idea 3: on the collocation grid, the only points a GridConv can predict). "
-              "\"Beats\" means a lower mean error over the seeds; the seed ranges separate when the worse "
-              "configuration's best seed is still worse than the better one's worst seed. With few seeds and "
-              "short training, a difference without separated ranges is weak evidence.", ""]
+            for line, r in zip(c["lines"], c["per_problem"].values()):
+                judged = {True: "agrees with the article", False: "disagrees with the article",
+                          None: "no claim in the article" if c["article_expects"] is None else "undecided"}[
+                    r["agrees_with_article"]]
+                lines.append(f"  - {line}: {judged}.")
+    lines += ["", "How to read the verdicts: each compares the variant's errors with the reference's over the "
+              "seeds on a log scale (errors are roughly log-normal). The ratio is that of the geometric means "
+              "(below 1: the variant's errors are lower), with a seeded percentile-bootstrap 95 % confidence "
+              "interval; the p-value is Welch's t-test on the log errors, Holm-corrected over every comparison "
+              "of this report. A verdict is \"better\" or \"worse\" only for a ratio of at least 1.5 (either "
+              "way) with corrected p < 0.05, else \"inconclusive\"; it is \"baseline unsolved\" whenever the "
+              "reference misses its problem's target, whatever the numbers. Buckley-Leverett comparisons use "
+              "the shock position error (its target metric); the others the relative L2 error on the "
+              "problem's evaluation grid (idea 3: on the collocation grid, the only points a GridConv can "
+              "predict).", ""]
     entries_by = {(e["backend"], e["problem"], e["variant"]): e for e in summary}
     for idea_key in options.ideas:
         idea = IDEAS[idea_key]
@@ -547,12 +729,11 @@ def _markdown(options: StudyOptions, merged: dict, summary: list[dict], found: l
             lines.append(f"Verdict ({v['backend']}): {v['headline']}.")
             lines.append("")
             for c in v["comparisons"]:
-                if c["agrees_with_article"] is None:
-                    tail = " (the article makes no claim here)"
-                else:
-                    tail = (f"; the article: \"{c['claim']}\" (expects {c['article_expects']}): "
-                            f"{'agrees' if c['agrees_with_article'] else 'disagrees'}")
-                lines.append(f"- {c['text']}{tail}.")
+                claim = ("the article makes no claim here" if c["article_expects"] is None else
+                         f"the article: \"{c['claim']}\" (expects {c['article_expects']})")
+                lines.append(f"- {VARIANTS[c['variant']].label} vs {VARIANTS[c['reference']].label}: {claim}.")
+                for line in c["lines"]:
+                    lines.append(f"  - {line}.")
             lines.append("")
         for backend in merged["backends"]:
             for problem in options.idea_problems(idea_key):
@@ -566,6 +747,15 @@ def _markdown(options: StudyOptions, merged: dict, summary: list[dict], found: l
                           f"{desc}; error on a {'x'.join(map(str, grid)) if grid else '?'} grid.", ""]
                 lines += _table(entries)
                 lines.append("")
+                lines += _metrics_table(entries)
+                for e in entries:
+                    full = [v for v in e.get("values", {}).get("relative_l2_full_set_statistics", [])
+                            if v is not None]
+                    if full:
+                        lines += [f"`{e['variant']}` scored with the batch statistics of the whole evaluation set "
+                                  f"(training mode) instead of its moving averages: relative L2 "
+                                  f"{format_number(float(np.mean(full)))} (mean over the seeds; moving averages: "
+                                  f"{format_number(e['error']['mean'])}).", ""]
                 facts = merged["problems"].get(problem, {})
                 if idea_key == "normalization" and _unit_box(facts):
                     lines += ["Note: this domain is already [-1, 1] in every coordinate, so DomainScaler is the "
@@ -587,6 +777,16 @@ def _markdown(options: StudyOptions, merged: dict, summary: list[dict], found: l
                 if idea_key == "vector_quantization" and figures.get(f"vq_codes/{backend}"):
                     lines += [f"![VectorQuantizer codes over (x, t) with the exact shock front ({backend})]"
                               f"(figures/{figures[f'vq_codes/{backend}']})", ""]
+    error_time = [(k, v) for k, v in figures.items() if k.startswith("error_time/")]
+    if error_time:
+        lines += ["## Error against training time", "",
+                  "Relative L2 error during training (on a coarser grid, a quarter of the evaluation grid's "
+                  "points per dimension; grid networks on their grid) against the training wall time, every "
+                  "seed; the time spent measuring the error is left out. The first point includes the "
+                  "compilation.", ""]
+        for key, name in error_time:
+            _, backend, problem = key.split("/")
+            lines += [f"![error against time, {problem} ({backend})](figures/{name})", ""]
     tsne = [(k, v) for k, v in figures.items() if k.startswith("tsne/")]
     if tsne:
         lines += ["## Hidden representations of the baseline (t-SNE)", "",

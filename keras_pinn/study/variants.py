@@ -132,13 +132,31 @@ def _mlp(
     return network
 
 
-def _parallel_pow_relu(domain, order: int, budget: Budget) -> Network:
+def _parallel_pow_relu(domain, order: int, budget: Budget, preserve_variance: bool = False) -> Network:
     inputs = keras.Input((domain.dim,), name="coordinates")
-    h = DomainScaler(domain, name="domain_scaler")(inputs)
+    scaler = DomainScaler(domain, name="domain_scaler")
+    h = scaler(inputs)
     block = ParallelPowerBlock(units=budget.width, max_power=order + 1, n_layers=budget.depth, name="powers")
     h = block(h)
     outputs = _dense(1, name="output")(h)
-    return Network(keras.Model(inputs, outputs, name="parallel_pow_relu"), info={"max_power": order + 1})
+    info = {"max_power": order + 1}
+    if preserve_variance:
+        # 1024 interior points (fixed seed), scaled as the block sees them.
+        sample = scaler(domain.sample_interior(1024, seed=0))
+        block.preserve_variance(sample)
+        info["init"] = "variance_preserving"
+    spread = _branch_spread(block, scaler(domain.sample_interior(256, seed=1)))
+    info["branch_output_std"] = spread
+    name = "parallel_pow_relu_vp" if preserve_variance else "parallel_pow_relu"
+    return Network(keras.Model(inputs, outputs, name=name), info=info)
+
+
+def _branch_spread(block: ParallelPowerBlock, x) -> list[float]:
+    """Standard deviation of each branch's output at initialisation."""
+    out = np.asarray(keras.ops.convert_to_numpy(block(x)), dtype="float64")
+    if block.combine != "concat":
+        return [float(out.std())]
+    return [float(out[:, k * block.units:(k + 1) * block.units].std()) for k in range(block.max_power)]
 
 
 def grid_shape_of(domain, n_collocation: int) -> tuple[int, ...]:
@@ -176,6 +194,12 @@ BUILDERS: dict[str, Callable] = {
         domain, budget, scale=False, norm=_norm_factory("batch"), name="batch_norm"),
     "layer_norm": lambda domain, order, budget: _mlp(
         domain, budget, scale=False, norm=_norm_factory("layer"), name="layer_norm"),
+    "layer_norm_scaled": lambda domain, order, budget: _mlp(
+        domain, budget, norm=_norm_factory("layer"), name="layer_norm_scaled"),
+    "learnable_norm_scaled": lambda domain, order, budget: _mlp(
+        domain, budget, norm=_norm_factory("learnable"), name="learnable_norm_scaled"),
+    "parallel_pow_relu_vp": lambda domain, order, budget: _parallel_pow_relu(
+        domain, order, budget, preserve_variance=True),
     "learnable_norm": lambda domain, order, budget: _mlp(
         domain, budget, scale=False, norm=_norm_factory("learnable"), name="learnable_norm"),
     "parallel_pow_relu": _parallel_pow_relu,
@@ -209,6 +233,7 @@ def build_network(variant: str, domain, order: int, budget: Budget) -> Network:
 _INITIAL_VALUES: dict[str, Callable | None] = {
     "burgers": lambda x: -ops.sin(np.pi * x),
     "heat": lambda x: ops.sin(np.pi * x),
+    "heat_units": lambda x: ops.sin(np.pi * x / 100.0),
     "helmholtz": None,
 }
 HARD_CONSTRAINT_PROBLEMS = tuple(_INITIAL_VALUES)
