@@ -3,7 +3,8 @@
 
 Subcommands:
     study: train the source article's four ideas against their baselines and
-        write a report folder (see ``docs/study.md``).
+        write a report folder (see ``docs/study.md``); ``study report DIR``
+        rewrites the report of a study folder from its finished runs.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``keras-pinn`` console command."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["study", "report"]:
+        from keras_pinn.study.cli import report_main
+
+        return report_main(argv[2:], prog="keras-pinn study report")
     args = build_parser().parse_args(argv)
     if args.subcommand == "study":
         from keras_pinn.study.cli import run_from_args

@@ -7,14 +7,16 @@ Run it as ``keras-pinn study`` or ``python -m keras_pinn.study`` (see
     from keras_pinn.study import make_options, run_study
 
     options = make_options(ideas="1,2", problems="burgers", seeds=2, steps=500, out="my-report")
-    results = run_study(options)                  # one worker process per backend
+    results = run_study(options)                  # on a local Dask cluster (docs/study-engine.md)
     results = run_study(options, in_process=True)  # or here, on the current backend
 
 Modules: :mod:`~keras_pinn.study.config` (ideas, variants, budgets, plan; no
 Keras), :mod:`~keras_pinn.study.variants` (network builders),
 :mod:`~keras_pinn.study.runner` (one run; a backend's runs),
-:mod:`~keras_pinn.study.report` (statistics, verdicts, figures, report) and
-:mod:`~keras_pinn.study.cli` (arguments and worker processes). Importing this
+:mod:`~keras_pinn.study.report` (statistics, verdicts, figures, report),
+:mod:`~keras_pinn.study.engine` (resumable execution on Dask),
+:mod:`~keras_pinn.study.worker` (one run on a worker) and
+:mod:`~keras_pinn.study.cli` (arguments). Importing this
 package imports no Keras backend.
 """
 

@@ -1,21 +1,20 @@
 """Command line of the study: ``keras-pinn study`` and
-``python -m keras_pinn.study``.
+``python -m keras_pinn.study`` (and ``... study report DIR``).
 
-The parent process parses and validates the arguments, then runs each backend
-in its own worker process (``python -m keras_pinn.study.worker``) with
-``KERAS_BACKEND`` set, since Keras fixes its backend at import; it imports no
-backend itself. When every worker is done it writes the report from the
-files they left.
+The parent process parses and validates the arguments, prepares the report
+folder (:func:`keras_pinn.study.engine.prepare_out`), runs what is not
+finished yet on a Dask cluster (:func:`keras_pinn.study.engine.execute`:
+a local one by default, one worker process per core, each pinned to one
+Keras backend) and writes the report from the finished runs. It imports no
+backend itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
-import os
+import math
 import shlex
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -34,7 +33,7 @@ from keras_pinn.study.config import (
     plan_runs,
 )
 
-__all__ = ["add_arguments", "main", "options_from_args", "run_from_args", "run_study"]
+__all__ = ["add_arguments", "main", "options_from_args", "report_main", "run_from_args", "run_study", "write_study_report"]
 
 _BACKEND_PACKAGES = {"jax": "jax", "tensorflow": "tensorflow", "torch": "torch"}
 
@@ -42,8 +41,43 @@ DESCRIPTION = (
     "Train the four ideas of the article '4 Ideas for Physics-Informed Neural Networks that Failed' "
     "against their baselines (same problems, budgets and seeds) and write a report folder with "
     "report.md, results.json and figures. With no options: the quick budget (a few minutes on a "
-    "2-core CPU) on JAX if installed, else on Keras's configured backend."
+    "2-core CPU) on JAX if installed, else on Keras's configured backend. Runs execute on a local Dask "
+    "cluster (one worker per core) or an existing one (--scheduler); each finished run is stored at once, "
+    "and the same command resumes an interrupted study. 'keras-pinn study report DIR' rewrites the report "
+    "of DIR from its finished runs."
 )
+
+
+def _positive_int(option: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < 1:
+            raise argparse.ArgumentTypeError(f"must be a positive integer. Received: {option}={text!r}")
+        return value
+    return parse
+
+
+def _positive_float(option: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"must be a positive finite number. Received: {option}={text!r}")
+        return value
+    return parse
+
+
+def _nonempty(option: str):
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"must not be empty. Received: {option}={text!r}")
+        return text.strip()
+    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -62,19 +96,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--seeds", metavar="N|LIST",
                         help="a count N (seeds 0 .. N-1) or a comma-separated list of seeds. "
                              f"Default: {BUDGETS['quick'].seeds} (quick), {BUDGETS['full'].seeds} (full)")
-    parser.add_argument("--steps", type=int, metavar="N", help="Adam steps per run (overrides the budget)")
+    parser.add_argument("--steps", type=_positive_int("--steps"), metavar="N",
+                        help="Adam steps per run (overrides the budget)")
     parser.add_argument("--budget", choices=tuple(BUDGETS), default="quick",
                         help="quick: " + _budget_text("quick") + "; full: " + _budget_text("full"))
     parser.add_argument("--out", default="study-report", metavar="DIR",
-                        help="report folder (default: study-report)")
-    parser.add_argument("--collocation", type=int, metavar="N", help="collocation points (overrides the budget)")
-    parser.add_argument("--width", type=int, metavar="N", help="units per hidden layer (overrides the budget)")
-    parser.add_argument("--depth", type=int, metavar="N", help="hidden layers (overrides the budget)")
-    parser.add_argument("--lr", type=float, metavar="RATE", help="initial learning rate (overrides the budget)")
-    parser.add_argument("--diffusion", type=float, default=DEFAULT_DIFFUSION, metavar="EPS",
+                        help="report folder (default: study-report). A folder of the same configuration "
+                             "resumes: its finished runs are kept; another study's folder is refused")
+    parser.add_argument("--collocation", type=_positive_int("--collocation"), metavar="N",
+                        help="collocation points (overrides the budget)")
+    parser.add_argument("--width", type=_positive_int("--width"), metavar="N",
+                        help="units per hidden layer (overrides the budget)")
+    parser.add_argument("--depth", type=_positive_int("--depth"), metavar="N",
+                        help="hidden layers (overrides the budget)")
+    parser.add_argument("--lr", type=_positive_float("--lr"), metavar="RATE",
+                        help="initial learning rate (overrides the budget)")
+    parser.add_argument("--diffusion", type=_positive_float("--diffusion"), default=DEFAULT_DIFFUSION, metavar="EPS",
                         help=f"artificial diffusion of the mlp_diffusion variant (default {DEFAULT_DIFFUSION:g})")
+    parser.add_argument("--scheduler", type=_nonempty("--scheduler"), metavar="ADDRESS",
+                        help="run on the Dask cluster of this scheduler (e.g. tcp://host:8786), whose workers "
+                             "offer a resource per backend (see docs/study-engine.md). Default: a local "
+                             "cluster on this machine")
+    parser.add_argument("--workers", type=_positive_int("--workers"), metavar="N",
+                        help="worker processes of the local cluster, one thread each, shared out over the "
+                             "backends (default: the CPU cores, at least one per backend)")
+    parser.add_argument("--rerun", action="store_true",
+                        help="run every run again, even those already finished in --out")
+    parser.add_argument("--force", action="store_true",
+                        help="replace a report of another configuration in --out (deletes its runs, arrays, "
+                             "figures and report; nothing else in the folder)")
     parser.add_argument("--no-figures", action="store_true", help="skip the figures")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
 
@@ -105,33 +157,6 @@ def _check_installed(backends: Sequence[str]) -> None:
         raise ValueError(f"Backend(s) not installed: {', '.join(missing)}. Received: backend={','.join(backends)!r}")
 
 
-def _clear(out: Path) -> None:
-    """Removes the files an earlier study left in ``out`` (only the study's
-    own file names: ``--out`` may be a folder holding other things)."""
-    patterns = [f"runs/{b}.json" for b in BACKENDS] + [f"runs/{b}.job.json" for b in BACKENDS]
-    patterns += ["arrays/reference__*.npz"] + [f"arrays/{b}/*.npz" for b in BACKENDS]
-    patterns += [f"figures/{kind}_*.png" for kind in ("solutions", "losses", "vq_codes", "tsne")]
-    patterns += ["results.json", "report.md"]
-    for pattern in patterns:
-        for path in out.glob(pattern):
-            path.unlink()
-
-
-def _worker_env(backend: str) -> dict:
-    env = dict(os.environ, KERAS_BACKEND=backend)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if backend == "jax":
-        # Runs that differ only by their seed compile to the same program: a
-        # persistent compilation cache cuts each repeat's compile time from
-        # seconds to a fraction of a second.
-        cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-                             "keras-pinn", "jax-compilation-cache")
-        env.setdefault("JAX_COMPILATION_CACHE_DIR", cache)
-        env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
-        env.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
-    return env
-
-
 def run_study(
     options: StudyOptions,
     *,
@@ -139,31 +164,47 @@ def run_study(
     progress: bool = True,
     figures: bool = True,
     command: str | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    rerun: bool = False,
+    force: bool = False,
 ) -> dict:
     """Runs a study and writes its report folder.
+
+    The runs already finished in ``options.out`` (same configuration, see
+    :func:`keras_pinn.study.engine.configuration`) are kept and skipped;
+    every other run is written there as soon as it ends.
 
     Args:
         options: the study (see :func:`keras_pinn.study.config.make_options`).
         in_process: train in this process on the current Keras backend
-            (``options.backends`` must be that one backend) instead of one
-            worker process per backend.
-        progress: show progress.
+            (``options.backends`` must be that one backend), one run after
+            the other, instead of on a Dask cluster.
+        progress: print progress.
         figures: draw the figures.
         command: the command line, recorded in the report.
+        scheduler: address of a running Dask scheduler to run on (default:
+            a local cluster on this machine).
+        workers: worker processes of the local cluster (default: the CPU
+            cores, at least one per backend).
+        rerun: run every run again, even those already finished.
+        force: replace a study of another configuration in ``options.out``.
 
     Returns:
         The results written to ``<out>/results.json``.
-    """
-    from keras_pinn.study.report import write_report
 
-    out = Path(options.out)
-    _clear(out)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
+    Raises:
+        keras_pinn.study.engine.OutFolderError: ``options.out`` cannot be
+            used (unwritable, a file, or another study's folder without
+            ``force``).
+        KeyboardInterrupt: interrupted; the finished runs are kept.
+    """
+    from keras_pinn.study import engine
+
+    engine.prepare_out(options, force=force, command=command)
     start = time.perf_counter()
     if in_process:
         import keras
-
-        from keras_pinn.study.runner import run_backend
 
         current = keras.backend.backend()
         if tuple(options.backends) != (current,):
@@ -171,50 +212,63 @@ def run_study(
                 f"In-process studies run on the current backend {current!r} only. "
                 f"Received: backends={list(options.backends)!r}"
             )
-        run_backend(options, progress=progress, command=command)
-    else:
+    elif scheduler is None:
         _check_installed(options.backends)
-        for backend in options.backends:
-            _spawn(options, backend, progress, command)
-    wall = time.perf_counter() - start
+    try:
+        engine.execute(options, rerun=rerun, in_process=in_process, scheduler=scheduler, workers=workers,
+                       progress=progress)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the finished runs are kept in {options.out}/. Run the same command again to "
+              f"finish the study, or 'keras-pinn study report {options.out}' for a report of what is "
+              "finished.", file=sys.stderr, flush=True)
+        raise
+    return write_study_report(options, command=command, wall_time_s=time.perf_counter() - start,
+                              figures=figures, progress=progress)
+
+
+def write_study_report(options: StudyOptions, *, command: str | None = None, wall_time_s: float | None = None,
+                       figures: bool = True, progress: bool = False) -> dict:
+    """Writes the report of ``options.out`` from its finished runs (a study
+    still running or interrupted gives a report of what is finished; its
+    backends' status says how much)."""
+    from keras_pinn.study import engine
+    from keras_pinn.study.report import write_report
+
+    engine.assemble(options, command=command)
     if progress:
         print("writing the report ...", flush=True)
-    return write_report(out, options, wall_time_s=wall, command=command, figures=figures)
+    return write_report(Path(options.out), options, wall_time_s=wall_time_s, command=command, figures=figures)
 
 
-def _spawn(options: StudyOptions, backend: str, progress: bool, command: str | None) -> int:
-    """Runs one backend's share of the study in a worker process."""
-    out = Path(options.out)
-    job = out / "runs" / f"{backend}.job.json"
-    job_options = StudyOptions.from_dict({**options.to_dict(), "backends": [backend]})
-    job.write_text(json.dumps({"options": job_options.to_dict(), "progress": progress, "command": command}))
-    if progress:
-        print(f"--- backend {backend}: {len(plan_runs(job_options))} runs, worker process "
-              f"(KERAS_BACKEND={backend})", flush=True)
-    code = subprocess.call([sys.executable, "-m", "keras_pinn.study.worker", str(job)], env=_worker_env(backend))
-    job.unlink(missing_ok=True)
-    if code != 0:
-        print(f"--- backend {backend}: the worker exited with status {code}; the report keeps the runs "
-              "it finished", file=sys.stderr, flush=True)
-        _mark_status(out / "runs" / f"{backend}.json", backend, f"worker exited with status {code}")
-    return code
-
-
-def _mark_status(path: Path, backend: str, status: str) -> None:
-    data = json.loads(path.read_text()) if path.exists() else {"backend": backend, "problems": {}, "runs": []}
-    data["status"] = status
-    path.write_text(json.dumps(data, indent=1))
+def _print_results(results: dict, out: str) -> None:
+    for backend, meta in results["backends"].items():
+        print(f"  {backend}: {meta.get('status')}")
+    print("Verdicts:")
+    for v in results["verdicts"]:
+        print(f"  idea {v['number']} ({v['backend']}): {v['headline']}")
+    print(f"report: {Path(out) / 'report.md'}")
 
 
 def run_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser, prog: str | None = None) -> int:
     """Runs the study described by parsed arguments; a bad value ends with
     ``parser.error`` (exit status 2) naming it."""
+    from keras_pinn.study import engine
+
+    command = " ".join([prog or parser.prog] + [shlex.quote(a) for a in getattr(args, "_argv", [])])
     try:
+        engine.check_out(args.out)
         options = options_from_args(args)
-        _check_installed(options.backends)
+        if importlib.util.find_spec("distributed") is None:
+            raise ValueError("The study runs on Dask, which is not installed: pip install 'keras-pinn[study]' "
+                             "(or 'dask[distributed]').")
+        if args.scheduler is None:
+            _check_installed(options.backends)
+        elif args.workers is not None:
+            raise ValueError(f"--workers sizes the local cluster; with --scheduler the cluster's own workers run "
+                             f"the study. Received: --workers={args.workers}, --scheduler={args.scheduler!r}")
+        engine.prepare_out(options, force=args.force, command=command)
     except ValueError as error:
         parser.error(str(error))
-    command = " ".join([prog or parser.prog] + [shlex.quote(a) for a in getattr(args, "_argv", [])])
     n_runs = len(plan_runs(options))
     chosen = "chosen with --backend" if args.backend else (
         "JAX is installed" if options.backends == ("jax",) else "Keras's configured backend")
@@ -223,19 +277,48 @@ def run_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser, pro
           f"{len(options.seeds)} seed(s), {b.steps} steps, {b.n_collocation} collocation points, "
           f"{b.depth}x{b.width} networks; ideas {', '.join(options.ideas)}; {n_runs} runs per backend; "
           f"report in {options.out}/", flush=True)
-    results = run_study(options, progress=not args.quiet, figures=not args.no_figures, command=command)
-    print(f"done in {results['wall_time_s']:.0f} s. Verdicts:")
-    for v in results["verdicts"]:
-        print(f"  idea {v['number']} ({v['backend']}): {v['headline']}")
-    print(f"report: {Path(options.out) / 'report.md'}")
-    failed = [b for b, meta in results["backends"].items() if meta.get("status") != "complete"]
-    return 1 if failed else 0
+    try:
+        results = run_study(options, progress=not args.quiet, figures=not args.no_figures, command=command,
+                            scheduler=args.scheduler, workers=args.workers, rerun=args.rerun)
+    except KeyboardInterrupt:
+        return 130
+    print(f"done in {results['wall_time_s']:.0f} s.")
+    _print_results(results, options.out)
+    incomplete = [b for b, meta in results["backends"].items() if meta.get("status") != "complete"]
+    return 1 if incomplete else 0
+
+
+def report_main(argv: Sequence[str] | None = None, prog: str = "python -m keras_pinn.study report") -> int:
+    """``keras-pinn study report DIR``: rewrites the report of the study in
+    ``DIR`` (``report.md``, ``results.json``, figures) from its finished
+    runs; the study may be unfinished, interrupted or still running."""
+    from keras_pinn.study import engine
+
+    parser = argparse.ArgumentParser(prog=prog, description=report_main.__doc__.split("\n\n")[0].replace("``", "'"))
+    parser.add_argument("dir", metavar="DIR", help="the report folder of a study (its --out)")
+    parser.add_argument("--no-figures", action="store_true", help="skip the figures")
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        out = engine.check_out(args.dir, option="DIR")
+        study = engine.load_study(out) if out.is_dir() else None
+        if study is None:
+            raise ValueError(f"DIR holds no study: {engine.STUDY_FILE} is missing (a study's --out folder has it). "
+                             f"Received: DIR={args.dir!r}")
+        options = StudyOptions.from_dict({**study["options"], "out": str(out)})
+    except ValueError as error:
+        parser.error(str(error))
+    results = write_study_report(options, command=study.get("command"), figures=not args.no_figures)
+    _print_results(results, options.out)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m keras_pinn.study") -> int:
-    """Entry point of ``python -m keras_pinn.study``."""
-    parser = add_arguments(argparse.ArgumentParser(prog=prog, description=DESCRIPTION))
+    """Entry point of ``python -m keras_pinn.study`` (``... report DIR``
+    rewrites a report)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["report"]:
+        return report_main(argv[1:], prog=f"{prog} report")
+    parser = add_arguments(argparse.ArgumentParser(prog=prog, description=DESCRIPTION))
     args = parser.parse_args(argv)
     args._argv = argv
     return run_from_args(args, parser)

@@ -473,6 +473,8 @@ def _figure_tsne(out: Path, fig_dir: Path, backend: str, problem: str, entry: di
     from threadpoolctl import threadpool_limits
 
     hidden = data["hidden"]  # (layers, points, width)
+    if hidden.ndim == 2:  # one hidden layer
+        hidden = hidden[None]
     n_layers, n_points, width = hidden.shape
     features = hidden.reshape(-1, width)
     perplexity = float(min(30.0, max(2.0, (features.shape[0] - 1) / 3.0)))
@@ -539,15 +541,35 @@ def _figure_error_time(fig_dir: Path, backend: str, problem: str, merged_runs: l
     return name
 
 
-def make_figures(out: Path, options: StudyOptions, merged: dict, summary: list[dict]) -> dict:
+def make_figures(out: Path, options: StudyOptions, merged: dict, summary: list[dict],
+                 notes: list[str] | None = None) -> dict:
     """Writes every figure under ``<out>/figures``; returns
     ``{key: file name}`` (keys ``solutions/<backend>/<idea>/<problem>``,
-    ``losses/...``, ``vq_codes/<backend>``, ``tsne/<backend>/<problem>``)."""
+    ``losses/...``, ``vq_codes/<backend>``, ``tsne/<backend>/<problem>``).
+
+    A figure that cannot be drawn is skipped: its key and the error are
+    appended to ``notes`` (the report lists them), and the other figures and
+    the results are written all the same."""
     out = Path(out)
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     runs = _runs_by_id(merged["runs"])
     figures: dict[str, str] = {}
+    notes = [] if notes is None else notes
+
+    def draw(key: str, function, *args) -> None:
+        try:
+            name = function(*args)
+        except Exception as error:  # a figure must never cost the results
+            notes.append(f"figure `{key}` skipped: {type(error).__name__}: {' '.join(str(error).split())[:300]}")
+            try:
+                _pyplot().close("all")
+            except Exception:  # pragma: no cover - Matplotlib itself is broken
+                pass
+            return
+        if name:
+            figures[key] = name
+
     backends = list(merged["backends"])
     for backend in backends:
         for idea in options.ideas:
@@ -557,23 +579,17 @@ def make_figures(out: Path, options: StudyOptions, merged: dict, summary: list[d
                 facts = merged["problems"].get(problem)
                 if not entries or facts is None:
                     continue
-                name = _figure_solutions(out, fig_dir, backend, idea, problem, entries, runs, facts)
-                if name:
-                    figures[f"solutions/{backend}/{idea}/{problem}"] = name
-                name = _figure_losses(fig_dir, backend, idea, problem, entries, runs)
-                if name:
-                    figures[f"losses/{backend}/{idea}/{problem}"] = name
+                draw(f"solutions/{backend}/{idea}/{problem}", _figure_solutions, out, fig_dir, backend, idea,
+                     problem, entries, runs, facts)
+                draw(f"losses/{backend}/{idea}/{problem}", _figure_losses, fig_dir, backend, idea, problem,
+                     entries, runs)
                 if idea == "vector_quantization":
-                    name = _figure_codes(out, fig_dir, backend, _find(summary, backend, problem, "vq"), runs, facts)
-                    if name:
-                        figures[f"vq_codes/{backend}"] = name
+                    draw(f"vq_codes/{backend}", _figure_codes, out, fig_dir, backend,
+                         _find(summary, backend, problem, "vq"), runs, facts)
         for problem in dict.fromkeys(e["problem"] for e in summary if e["backend"] == backend):
-            name = _figure_error_time(fig_dir, backend, problem, merged["runs"])
-            if name:
-                figures[f"error_time/{backend}/{problem}"] = name
-            name = _figure_tsne(out, fig_dir, backend, problem, _find(summary, backend, problem, "mlp"), runs)
-            if name:
-                figures[f"tsne/{backend}/{problem}"] = name
+            draw(f"error_time/{backend}/{problem}", _figure_error_time, fig_dir, backend, problem, merged["runs"])
+            draw(f"tsne/{backend}/{problem}", _figure_tsne, out, fig_dir, backend, problem,
+                 _find(summary, backend, problem, "mlp"), runs)
     return figures
 
 
@@ -835,7 +851,8 @@ def write_report(out: str | Path, options: StudyOptions, backends: Sequence[str]
     merged = load_runs(out, backends)
     summary = summarize(merged["runs"])
     found = verdicts(options, summary, [b for b in backends if merged["backends"][b].get("status") != "missing"])
-    figs = make_figures(out, options, merged, summary) if figures else {}
+    figure_notes: list[str] = []
+    figs = make_figures(out, options, merged, summary, figure_notes) if figures else {}
     results = {
         "study": "keras-pinn: four ideas for PINNs that failed",
         "command": command,
@@ -847,9 +864,13 @@ def write_report(out: str | Path, options: StudyOptions, backends: Sequence[str]
         "summary": summary,
         "verdicts": found,
         "figures": figs,
+        "figure_notes": figure_notes,
         "runs": merged["runs"],
     }
     results = _clean(results)
     (out / "results.json").write_text(_dumps(results))
-    (out / "report.md").write_text(_markdown(options, merged, summary, found, figs, wall_time_s, command))
+    markdown = _markdown(options, merged, summary, found, figs, wall_time_s, command)
+    if figure_notes:
+        markdown += "\n## Figures not drawn\n\n" + "\n".join(f"- {n}" for n in figure_notes) + "\n"
+    (out / "report.md").write_text(markdown)
     return results

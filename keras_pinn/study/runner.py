@@ -1,10 +1,11 @@
 """Training runs of the study on the current Keras backend.
 
 :func:`run_one` trains one variant on one problem with one seed and returns
-its record (error, loss history, timings); :func:`run_backend` runs a whole
-plan in this process and writes ``runs/<backend>.json`` and the arrays the
-figures need (``arrays/<backend>/*.npz``) under the report folder, so that
-the report can be written by a process that never imports a backend.
+its record (error, loss history, timings) and writes the arrays the figures
+need; :func:`run_backend` runs a whole plan in this process through the
+study's engine (:mod:`keras_pinn.study.engine`), which stores every finished
+run under the report folder, so that the report can be written by a process
+that never imports a backend.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from keras_pinn.study.config import (
     Budget,
     RunSpec,
     StudyOptions,
-    plan_runs,
     target_of,
 )
 from keras_pinn.study.variants import Network, build_network, grid_shape_of, hard_constraint
@@ -371,64 +371,30 @@ def _evaluate(spec: RunSpec, problem, model, network: Network, budget: Budget, a
 
 
 def run_backend(options: StudyOptions, progress: bool = True, command: str | None = None) -> dict:
-    """Runs the whole plan of ``options`` on the current backend, in this
-    process, writing ``<out>/runs/<backend>.json`` after every run.
+    """Runs the plan of ``options`` on the current backend, in this process,
+    one run after the other, through the study's engine
+    (:func:`keras_pinn.study.engine.execute` with ``in_process=True``): each
+    finished run is written to ``<out>/runs/<backend>/`` as soon as it ends,
+    runs already finished there are skipped, and ``<out>/runs/<backend>.json``
+    is assembled at the end.
 
     Args:
-        options: the study.
-        progress: show progress bars (tqdm, on stderr) and one line per run.
+        options: the study; ``options.backends`` must be the current backend
+            only, and ``options.out`` a prepared report folder
+            (:func:`keras_pinn.study.engine.prepare_out`).
+        progress: print one line per finished run.
         command: the command line, recorded in the results.
 
     Returns:
-        ``{"backend", "versions", "problems", "runs", ...}``, as written.
+        ``{"backend", "versions", "problems", "runs", "status", ...}``, as
+        written to ``<out>/runs/<backend>.json``.
     """
-    from tqdm.auto import tqdm
+    from keras_pinn.study import engine
 
     backend = keras.backend.backend()
-    out = Path(options.out)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
-    arrays_dir = out / "arrays" / backend
-    plan = plan_runs(options)
-    result = {"backend": backend, "versions": versions(), "command": command, "options": options.to_dict(),
-              "problems": {}, "runs": [], "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-              "status": "running"}
-    path = out / "runs" / f"{backend}.json"
-    start = time.perf_counter()
-    for spec in plan:
-        if spec.problem not in result["problems"]:
-            result["problems"][spec.problem] = problem_facts(make_problem(spec.problem))
-    outer = tqdm(total=len(plan), desc=f"study [{backend}]", unit="run", disable=not progress, position=0,
-                 dynamic_ncols=True, mininterval=1.0)
-    for i, spec in enumerate(plan, 1):
-        label = f"{i}/{len(plan)} {spec.problem} {spec.variant} seed {spec.seed}"
-        outer.set_postfix_str(label, refresh=True)
-        epochs, per_epoch = _schedule(options.budget, options.budget.steps)
-        bar = tqdm(total=epochs * per_epoch, desc=f"  {spec.variant}", unit="step", leave=False, position=1,
-                   disable=not progress, dynamic_ncols=True, mininterval=1.0)
-        record = run_one(spec, options.budget, arrays_dir, bar)
-        bar.close()
-        result["runs"].append(record)
-        outer.update(1)
-        if progress:
-            outer.write(_run_line(record, label))
-        result["wall_time_s"] = time.perf_counter() - start
-        _write_json(path, result)
-    outer.close()
-    result["status"] = "complete"
-    result["wall_time_s"] = time.perf_counter() - start
-    _write_json(path, result)
-    return result
-
-
-def _run_line(record: dict, label: str) -> str:
-    if record["status"] == "failed":
-        return f"[{record['backend']}] {label}: FAILED ({record.get('message', '')[:160]})"
-    error = "diverged" if record["error"] is None else f"rel. L2 {record['error']:.3g}"
-    return (f"[{record['backend']}] {label}: {error}, {record['steps']} steps in {record['wall_time_s']:.1f} s "
-            f"({record['steps_per_second']:.0f} steps/s)")
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, allow_nan=False))
-    tmp.replace(path)
+    if tuple(options.backends) != (backend,):
+        raise ValueError(f"run_backend runs on the current backend {backend!r} only. "
+                         f"Received: backends={list(options.backends)!r}")
+    engine.execute(options, in_process=True, progress=progress)
+    engine.assemble(options, command=command)
+    return json.loads((Path(options.out) / "runs" / f"{backend}.json").read_text())
