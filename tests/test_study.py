@@ -353,3 +353,10 @@ def test_tiny_study_end_to_end(tmp_path):
         assert path.stat().st_size > 1000
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"(figures/{name})" in markdown
+
+
+@pytest.mark.parametrize("rate", [float("inf"), float("nan"), 0.0, -1e-3, True, "1e-3"])
+def test_python_api_refuses_a_bad_learning_rate(rate):
+    """make_options checks what the command line checks (#18, item 9)."""
+    with pytest.raises(ValueError, match=r"`learning_rate` must be a positive finite number. Received: learning_rate="):
+        make_options(learning_rate=rate)

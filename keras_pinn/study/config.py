@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -398,8 +399,8 @@ class Budget:
             return self
         for key, value in changes.items():
             if key in ("learning_rate",):
-                if not (isinstance(value, (int, float)) and value > 0):
-                    raise ValueError(f"`{key}` must be positive. Received: {key}={value!r}")
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                    raise ValueError(f"`{key}` must be a positive finite number. Received: {key}={value!r}")
             elif key != "name" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"`{key}` must be a positive integer. Received: {key}={value!r}")
         return dataclasses.replace(self, **{"name": f"{self.name}+custom", **changes})
