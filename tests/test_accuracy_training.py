@@ -184,3 +184,23 @@ def test_time_limit_stops_fit():
     model.compile(optimizer="adam")
     history = model.fit(epochs=50, steps_per_epoch=2, verbose=0, callbacks=[kp.recipe.TimeLimit(1e-9)])
     assert len(history.history["loss"]) == 1
+
+
+# -- the recipe's examples, tiny budgets --------------------------------------------
+def _example(name):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["recipe_wave", "recipe_poisson3d"])
+def test_recipe_examples_run(name, capsys):
+    error = _example(name).main(["--adam-steps", "2", "--lbfgs-steps", "2", "--collocation", "32", "--width", "8"])
+    assert math.isfinite(error) and f"relative_l2={error:.3e}" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        _example(name).main(["--adam-steps", "0"])
