@@ -96,3 +96,8 @@ __all__ = [
     "set_floatx",
     "taylor",
 ]
+
+# The accuracy methods (issue #19): the Adam + L-BFGS recipe and point weightings.
+from keras_pinn import recipe, weighting  # noqa: E402
+
+__all__ += ["recipe", "weighting"]

@@ -12,6 +12,8 @@ name                      balancer
 ``"annealing"``           :class:`LearningRateAnnealing` (Wang, Teng &
                           Perdikaris 2021)
 ``"softadapt"``           :class:`SoftAdapt` (Heydari et al. 2019)
+``"gradnorm"``            :class:`GradNorm` (jaxpi's gradient-norm
+                          weights, Wang et al. 2023)
 ========================  ==============================================
 
 A balancer holds its state in non-trainable variables of the model (saved
@@ -50,7 +52,7 @@ import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["FixedWeights", "LearningRateAnnealing", "LossBalancer", "ReLoBRaLo", "SoftAdapt", "get"]
+__all__ = ["FixedWeights", "GradNorm", "LearningRateAnnealing", "LossBalancer", "ReLoBRaLo", "SoftAdapt", "get"]
 
 # Added to denominators; tiny so that it never matters next to a loss
 # (PINN losses reach 1e-10 and below), yet representable in float32.
@@ -502,6 +504,91 @@ class LearningRateAnnealing(LossBalancer):
         return config
 
 
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class GradNorm(LossBalancer):
+    """Gradient-norm weighting as jaxpi does it (Wang et al. 2023, "An
+    expert's guide to training physics-informed neural networks").
+
+    Every ``update_every`` epochs, after the epoch, the balancer computes
+    on the model's current points the gradient ``g_i`` of each unweighted
+    term loss with respect to the network's trainable weights and sets
+
+    ``lambda_hat_i = mean_j ||g_j|| / (||g_i|| + 1e-5 mean_j ||g_j||)``,
+    ``lambda_i <- momentum * lambda_i + (1 - momentum) * lambda_hat_i``
+
+    (``||.||`` the Euclidean norm over all weights), so that every term
+    pulls the weights with the same strength; all start at 1. Each applied
+    weight is ``weight_i * lambda_i`` (see the module docstring). Unlike
+    :class:`LearningRateAnnealing` every term, the PDE residual included,
+    is weighted, and the rule cannot run away: ``lambda_hat_i`` is bounded
+    by ``1e5`` and the weights' geometric scale stays near 1.
+
+    jaxpi updates every 1000 Adam steps with ``momentum=0.9``; here the
+    update is per epoch, so choose ``steps_per_epoch * update_every``
+    accordingly (e.g. ``steps_per_epoch=1000``).
+
+    Args:
+        momentum: weight of the previous value in the moving average, in
+            ``[0, 1)``. Defaults to 0.9.
+        update_every: update after every this many epochs, a positive int.
+            Defaults to 1.
+        **kwargs: passed to ``keras.layers.Layer`` (e.g. ``name``).
+
+    Attributes:
+        lambdas: the adaptive weights ``lambda_i``, ``(m,)``.
+        n_updates: number of updates made.
+
+    References:
+        Wang, S., Sankaran, S., Wang, H. and Perdikaris, P. (2023). An
+        expert's guide to training physics-informed neural networks.
+        arXiv:2308.08468. Code: https://github.com/PredictiveIntelligenceLab/jaxpi
+    """
+
+    def __init__(self, momentum: float = 0.9, update_every: int = 1, **kwargs):
+        kwargs.setdefault("name", "gradnorm")
+        super().__init__(**kwargs)
+        self.momentum = _check_fraction(momentum, "momentum")
+        if self.momentum == 1.0:
+            raise ValueError(f"`momentum` must be in [0, 1): 1 never updates the weights. Received: momentum={momentum!r}")
+        if isinstance(update_every, bool) or not isinstance(update_every, (int, np.integer)) or update_every < 1:
+            raise ValueError(f"`update_every` must be a positive integer. Received: update_every={update_every!r}")
+        self.update_every = int(update_every)
+        self._gradients = _GradientCache()
+
+    def setup(self, term_names, base_weights):
+        super().setup(term_names, base_weights)
+        self.lambdas = self._state("lambdas", "ones")
+        self.n_updates = self._state("n_updates", "zeros", shape=(), dtype="int32")
+
+    def current(self):
+        return self._as_dict(self._base() * self.lambdas.value)
+
+    term_gradients = LearningRateAnnealing.term_gradients
+
+    @staticmethod
+    def weights_from_norms(norms) -> np.ndarray:
+        """``lambda_hat`` from the gradient norms ``(m,)`` (jaxpi's rule)."""
+        norms = np.asarray(norms, dtype="float64")
+        mean = float(np.mean(norms))
+        return mean / (norms + 1e-5 * mean + _TINY)
+
+    def on_epoch_end(self, model, epoch):
+        if (epoch + 1) % self.update_every:
+            return
+        grads = self.term_gradients(model)
+        norms = [float(np.linalg.norm(grads[name])) if grads[name].size else 0.0 for name in self.term_names]
+        hat = self.weights_from_norms(norms)
+        lambdas = np.array(ops.convert_to_numpy(self.lambdas.value), dtype="float64")
+        lambdas = self.momentum * lambdas + (1.0 - self.momentum) * hat
+        self.lambdas.assign(lambdas.astype(self.variable_dtype))
+        self.n_updates.assign(self.n_updates.value + 1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(momentum=self.momentum, update_every=self.update_every)
+        return config
+
+
 class _GradientCache:
     """Compiled per-term ``value_and_grad`` functions for one model, kept
     outside Keras's tracking (it would adopt the model's variables)."""
@@ -517,7 +604,7 @@ class _GradientCache:
             variables = list(model.network.trainable_variables)
             if not variables:
                 raise ValueError(
-                    "LearningRateAnnealing weighs the terms by their gradients with respect to the "
+                    "Gradient-based balancing weighs the terms by their gradients with respect to the "
                     f"network's trainable weights, but the network {model.network.name!r} has none."
                 )
             ids = {id(v) for v in variables}
@@ -542,6 +629,7 @@ _BALANCERS = {
     "relobralo": ReLoBRaLo,
     "annealing": LearningRateAnnealing,
     "softadapt": SoftAdapt,
+    "gradnorm": GradNorm,
 }
 
 

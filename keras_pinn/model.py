@@ -16,6 +16,7 @@ from keras_pinn import backend as _backend
 from keras_pinn import balancing as _balancing
 from keras_pinn import distribution as _distribution
 from keras_pinn import taylor as _taylor
+from keras_pinn import weighting as _weighting
 from keras_pinn._validation import positive_int as _positive
 from keras_pinn.conditions import Condition, Residual, _check_residual
 from keras_pinn.diff import Derivatives
@@ -101,6 +102,11 @@ class PINNModel(keras.Model):
             ``"annealing"``, ``"softadapt"``, or a
             :class:`~keras_pinn.balancing.LossBalancer`. Adaptive weights are
             logged in History as ``<term>_weight``.
+        point_weighting: how the squared residuals of a term are averaged
+            in training steps: None (the mean, default), a
+            :class:`~keras_pinn.weighting.PointWeighting` (or ``"causal"``,
+            ``"rba"``) for the PDE term, or ``{term: weighting}``; see
+            :mod:`keras_pinn.weighting`.
         derivative_method: how residuals get the fields' derivatives with
             respect to the inputs. ``"auto"`` (the default): ``"taylor"``
             where the network supports it, ``"autodiff"`` otherwise. ``"autodiff"``: exact derivatives by
@@ -152,6 +158,7 @@ class PINNModel(keras.Model):
         allow_batch_normalization: bool = False,
         derivative_method: str = "auto",
         loss_balancing="fixed",
+        point_weighting=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -257,6 +264,10 @@ class PINNModel(keras.Model):
             logged += [f"{t.name}_weight" for t in self.terms]
         self._state_log = _StateLog(logged)
         self._build_network()
+        # Point weightings (keras_pinn.weighting): set up once the points exist.
+        self.point_weighting = _weighting.resolve(point_weighting, [t.name for t in self.terms])
+        for term_name, weighting in self.point_weighting.items():
+            weighting.setup(self, term_name)
         self.built = True
 
     # -- set-up -----------------------------------------------------------
@@ -582,7 +593,8 @@ class PINNModel(keras.Model):
             if values is None and not term.needs_derivatives:
                 values = self._fields(batch["x"], training=training)
             r = term.residual(self, batch, values)
-            losses[term.name] = ops.mean(ops.square(r))
+            weighting = self.point_weighting.get(term.name) if training else None
+            losses[term.name] = ops.mean(ops.square(r)) if weighting is None else weighting.loss(r, batch)
         return losses
 
     def loss_weights(self) -> dict:
@@ -696,6 +708,14 @@ class PINNModel(keras.Model):
         from keras_pinn.lbfgs import fit_lbfgs
 
         return fit_lbfgs(self, epochs=epochs, steps_per_epoch=steps_per_epoch, **kwargs)
+
+    def fit_recipe(self, **kwargs) -> dict:
+        """Adam with a decaying learning rate, then L-BFGS, optionally within
+        a wall-clock budget: :func:`keras_pinn.recipe.train` (see it for the
+        options and defaults)."""
+        from keras_pinn.recipe import train
+
+        return train(self, **kwargs)
 
     def evaluate(self, x=None, y=None, **kwargs):
         """``keras.Model.evaluate`` on the model's current points when ``x``
@@ -876,6 +896,7 @@ class PINNModel(keras.Model):
             "allow_batch_normalization": self.allow_batch_normalization,
             "derivative_method": self.derivative_method,
             "loss_balancing": _serialize(self.loss_balancer),
+            "point_weighting": {name: _serialize(w) for name, w in self.point_weighting.items()} or None,
         }
 
     @classmethod

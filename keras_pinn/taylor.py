@@ -29,12 +29,18 @@ above; see Griewank & Walther, *Evaluating Derivatives*, ch. 13.
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import ops
 
 from keras_pinn import backend as _backend
 
-__all__ = ["MAX_ORDER", "SUPPORTED", "primal", "push", "supports", "unit_series"]
+__all__ = [
+    "MAX_ORDER", "SUPPORTED", "activation_primal", "activation_push", "activation_supported", "add_push",
+    "compose", "linear_push", "primal", "product_push", "push", "register_rule", "sin_cos_push", "supports",
+    "unit_series",
+]
 
 #: Highest derivative order pushed forward along one coordinate.
 MAX_ORDER = 4
@@ -219,6 +225,8 @@ def supports(fn) -> bool:
         return fn.built and bool(inner) and all(supports(layer) for layer in inner)
     if getattr(fn, "compute_dtype", None) != getattr(fn, "variable_dtype", None):
         return False
+    if _registered(fn) is not None:  # a layer that registered its own rule
+        return fn.built and _registered(fn)[0](fn)
     if isinstance(fn, DomainScaler):
         return True
     if isinstance(fn, keras.layers.Activation):
@@ -240,6 +248,8 @@ def primal(fn, x):
             h, state = primal(layer, h)
             chain.append((layer, state))
         return h, chain
+    if _registered(fn) is not None:
+        return _registered(fn)[1](fn, x)
     if isinstance(fn, DomainScaler):
         return fn.call(x), None
     if isinstance(fn, keras.layers.Activation):
@@ -267,6 +277,8 @@ def push(fn, state, series):
         for layer, layer_state in state:
             series = push(layer, layer_state, series)
         return series
+    if _registered(fn) is not None:
+        return _registered(fn)[2](fn, state, series)
     if isinstance(fn, DomainScaler):
         lo = ops.convert_to_tensor(fn.lower, dtype=fn.compute_dtype)
         hi = ops.convert_to_tensor(fn.upper, dtype=fn.compute_dtype)
@@ -329,3 +341,110 @@ def unit_series(x, j, order):
     d = x.shape[-1]
     e = ops.expand_dims(ops.one_hot(j, d, dtype=x.dtype), 0)
     return [e] + [None] * (order - 1)
+
+
+# -- rules registered by layers ---------------------------------------------
+# A layer outside this module gives Taylor mode its rule with
+# :func:`register_rule`; the helpers below are the building blocks such rules
+# use (linear maps, activations, elementwise functions, products, sums).
+_LAYER_RULES: dict = {}
+
+
+def register_rule(layer_class, primal_fn, push_fn, supports_fn=None):
+    """Registers Taylor mode's rule for ``layer_class`` (and its subclasses).
+
+    Args:
+        layer_class: a ``keras.layers.Layer`` subclass.
+        primal_fn: ``primal_fn(layer, x) -> (outputs, state)``, the layer's
+            values and what ``push_fn`` needs of them.
+        push_fn: ``push_fn(layer, state, series) -> series``: the series
+            ``[D y, D^2 y, ...]`` of the outputs from the inputs' series
+            (None entries are zero; entries may be ``(1, d)`` rows that
+            broadcast over the points).
+        supports_fn: ``supports_fn(layer) -> bool`` for a built layer (e.g.
+            whether its activation has a rule). Defaults to always True.
+    """
+    if not (isinstance(layer_class, type) and issubclass(layer_class, keras.layers.Layer)):
+        raise ValueError(f"`layer_class` must be a keras.layers.Layer subclass. Received: layer_class={layer_class!r}")
+    for name, value in (("primal_fn", primal_fn), ("push_fn", push_fn)):
+        if not callable(value):
+            raise ValueError(f"`{name}` must be callable. Received: {name}={value!r}")
+    _LAYER_RULES[layer_class] = (supports_fn or (lambda layer: True), primal_fn, push_fn)
+
+
+def _registered(fn):
+    for cls in type(fn).__mro__:
+        if cls in _LAYER_RULES:
+            return _LAYER_RULES[cls]
+    return None
+
+
+def linear_push(series, kernel):
+    """The series of ``x @ kernel`` from the series of ``x``."""
+    return [None if s is None else ops.matmul(s, kernel) for s in series]
+
+
+def activation_supported(activation) -> bool:
+    """Whether :func:`activation_primal` has a rule for ``activation``."""
+    return _activation_rule(activation) is not None
+
+
+def activation_primal(activation, z):
+    """``(a, state)``: ``a = activation(z)`` (the backend's native op) and
+    the state :func:`activation_push` needs."""
+    rule = _activation_rule(activation)
+    a, pre = _activate(rule, _backend.native_activation(activation), z)
+    return a, (rule, a, pre)
+
+
+def activation_push(state, zs):
+    """The series of ``activation(z)`` from the series ``zs`` of ``z``."""
+    rule, a, z = state
+    return _activation_push(rule, a, z, zs)
+
+
+def compose(derivs, zs):
+    """The series of ``f(z)`` from ``f``'s derivatives ``derivs`` (``[f',
+    f'', ...]`` at ``z``, at least ``len(zs)`` of them) and ``z``'s series
+    ``zs`` (Faa di Bruno's formula)."""
+    if all(s is None for s in zs):
+        return list(zs)
+    return _compose(derivs, zs)
+
+
+def sin_cos_push(sin_z, cos_z, zs):
+    """The series of ``sin(z)`` and of ``cos(z)`` from ``z``'s series."""
+    return compose([cos_z, -sin_z, -cos_z, sin_z], zs), compose([-sin_z, -cos_z, sin_z, cos_z], zs)
+
+
+def product_push(f, fs, g, gs):
+    """The series of ``f * g`` (elementwise) by Leibniz's rule, from the
+    values ``f``, ``g`` and their series ``fs``, ``gs``."""
+    out = []
+    for n in range(1, len(fs) + 1):
+        total = None
+        for k in range(n + 1):
+            a = f if k == 0 else fs[k - 1]
+            b = g if k == n else gs[n - k - 1]
+            if a is None or b is None:
+                continue
+            term = a * b if math.comb(n, k) == 1 else float(math.comb(n, k)) * (a * b)
+            total = term if total is None else total + term
+        out.append(total)
+    return out
+
+
+def add_push(*series_list, coefficients=None):
+    """The series of ``sum_i c_i y_i`` from the series of the ``y_i``
+    (coefficients default to 1; a coefficient may be a tensor)."""
+    coefficients = coefficients or [1.0] * len(series_list)
+    out = []
+    for terms in zip(*series_list):
+        total = None
+        for c, s in zip(coefficients, terms):
+            if s is None:
+                continue
+            s = s if (isinstance(c, float) and c == 1.0) else c * s
+            total = s if total is None else total + s
+        out.append(total)
+    return out

@@ -276,10 +276,11 @@ def test_get_by_name_and_errors():
     config = keras.saving.serialize_keras_object(ReLoBRaLo(alpha=0.5, seed=4))
     restored = balancing.get(config)
     assert isinstance(restored, ReLoBRaLo) and restored.alpha == 0.5 and restored.seed == 4
-    with pytest.raises(ValueError, match=r"loss_balancing='gradnorm'"):
-        balancing.get("gradnorm")
-    with pytest.raises(ValueError, match=r"loss_balancing='gradnorm'"):
-        small_model("gradnorm")
+    assert type(balancing.get("gradnorm")) is balancing.GradNorm
+    with pytest.raises(ValueError, match=r"loss_balancing='nope'"):
+        balancing.get("nope")
+    with pytest.raises(ValueError, match=r"loss_balancing='nope'"):
+        small_model("nope")
 
 
 @pytest.mark.parametrize(
