@@ -21,7 +21,9 @@ from keras_pinn import (  # noqa: E402
     layers,
     lbfgs,
     problems,
+    recipe,
     taylor,
+    weighting,
 )
 from keras_pinn.conditions import (  # noqa: E402
     Condition,
@@ -93,11 +95,8 @@ __all__ = [
     "layers",
     "lbfgs",
     "problems",
+    "recipe",
     "set_floatx",
     "taylor",
+    "weighting",
 ]
-
-# The accuracy methods (issue #19): the Adam + L-BFGS recipe and point weightings.
-from keras_pinn import recipe, weighting  # noqa: E402
-
-__all__ += ["recipe", "weighting"]
