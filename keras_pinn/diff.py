@@ -248,6 +248,14 @@ class Derivatives(DerivativesBase):
         """The ``(N, m)`` outputs ``fn(x)``."""
         return self._engine.outputs
 
+    @property
+    def uses_autodiff(self) -> bool:
+        """Whether any partial taken so far came from the backend's
+        automatic differentiation: always with ``method == "autodiff"``,
+        and with Taylor mode once a mixed partial (or an order above
+        :data:`keras_pinn.taylor.MAX_ORDER`) was asked for."""
+        return self.method == "autodiff" or self._engine.autodiff_used
+
     def _partial(self, component, index):
         return self._engine.partial(component, index)
 
@@ -265,6 +273,11 @@ class _TaylorEngine:
         self._cache = {(): self.outputs}
         self._autodiff = None
         self.passes = 0  # derivative passes run, for tests of the cache
+
+    @property
+    def autodiff_used(self) -> bool:
+        """Whether a mixed or high-order partial needed autodiff."""
+        return self._autodiff is not None
 
     def partial(self, component, index):
         if index not in self._cache:

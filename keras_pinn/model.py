@@ -374,7 +374,7 @@ class PINNModel(keras.Model):
                 d = self.derivatives(x)
                 r = pde_term.residual_from(d, x.shape[0])
             pde_term.n_equations = int(r.shape[1])
-            self._pde_uses_autodiff = d.method == "autodiff"
+            self._pde_uses_autodiff = d.uses_autodiff
             return d.max_order
         rng = np.random.default_rng(0)
         floatx = keras.config.floatx()
@@ -389,7 +389,7 @@ class PINNModel(keras.Model):
             r = _check_residual(raw, 3, pde_term.name, pde_term.n_equations)
         pde_term.n_equations = int(r.shape[1])
         # Taylor mode takes mixed partials (u_xt) from the backend's autodiff.
-        self._pde_uses_autodiff = d.method == "autodiff" or getattr(d._engine, "_autodiff", None) is not None
+        self._pde_uses_autodiff = d.uses_autodiff
         return d.max_order
 
     def _check_architecture(self):

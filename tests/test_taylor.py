@@ -147,6 +147,18 @@ def test_one_push_per_coordinate_and_cache():
     assert d._engine.passes == 3
 
 
+def test_uses_autodiff_reports_mixed_partials():
+    net = kp.layers.MLP([4], 1, "tanh")
+    x = ops.convert_to_tensor(X)
+    net(x)
+    d = kp.derivatives(net, x, method="taylor")
+    d(0, 0, 0)
+    assert not d.uses_autodiff
+    d(0, 0, 1)  # mixed: from the backend's autodiff
+    assert d.uses_autodiff
+    assert kp.derivatives(net, x, method="autodiff").uses_autodiff
+
+
 def test_unsupported_networks():
     relu = kp.layers.MLP([4], 1, "relu")
     bn = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4, "tanh"), keras.layers.BatchNormalization()])
