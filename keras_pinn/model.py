@@ -794,15 +794,16 @@ class PINNModel(keras.Model):
     def compile_from_config(self, config):
         """Restores ``compile()`` (optimizer and its state) when loading, on
         any backend: a file saved on another backend gets the public
-        optimizer class (PyTorch saves its own subclass, e.g.
-        ``keras.src.backend.torch.optimizers.torch_adam``) and this
+        optimizer class (PyTorch saves its own subclass from Keras's
+        backend modules, e.g. ``TorchAdam``) and this
         backend's default ``jit_compile`` (``True`` saved by JAX would mean
         ``torch.compile`` on PyTorch, which cannot take the double backward
         of input derivatives)."""
         config = dict(config)
         saved_backend = config.pop("backend", None)
         optimizer = config.get("optimizer")
-        if isinstance(optimizer, dict) and str(optimizer.get("module", "")).startswith("keras.src.backend."):
+        module = str(optimizer.get("module", "")) if isinstance(optimizer, dict) else ""
+        if module.startswith("keras.") and module != "keras.optimizers":  # a backend's own subclass
             public = getattr(keras.optimizers, str(optimizer.get("class_name")), None)
             if public is not None:
                 config["optimizer"] = dict(optimizer, module="keras.optimizers", registered_name=None)

@@ -92,5 +92,5 @@ def test_installed_metadata_matches_the_version():
     try:
         installed = importlib.metadata.version("keras-pinn")
     except importlib.metadata.PackageNotFoundError:
-        pytest.skip("keras-pinn is not installed (only on the path)")
+        pytest.skip(reason="requires keras-pinn installed (here it is only on the path)")
     assert installed == kp.__version__
