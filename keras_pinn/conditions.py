@@ -251,7 +251,7 @@ class Residual(Condition):
     def residual_from(self, d, n):
         """``fn(d)``, checked to have shape ``(n,)`` or ``(n, k)`` and
         returned as ``(n, k)``."""
-        return _check_residual(self.fn(d), n, self.name, self.n_equations)
+        return check_residual(self.fn(d), n, self.name, self.n_equations)
 
     def get_config(self):
         config = super().get_config()
@@ -260,7 +260,7 @@ class Residual(Condition):
         return config
 
 
-def _check_residual(r, n, name, equations=None):
+def check_residual(r, n, name, equations=None):
     """``r`` as an ``(n, k)`` float tensor of ``floatx``, or a ValueError.
     An ``(n, n)`` residual is refused as a likely broadcast unless
     ``equations`` (the number of equations found by the model's probe) is

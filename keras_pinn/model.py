@@ -18,7 +18,7 @@ from keras_pinn import distribution as _distribution
 from keras_pinn import taylor as _taylor
 from keras_pinn import weighting as _weighting
 from keras_pinn._validation import positive_int as _positive
-from keras_pinn.conditions import Condition, Residual, _check_residual
+from keras_pinn.conditions import Condition, Residual, check_residual
 from keras_pinn.diff import Derivatives
 from keras_pinn.domains import SAMPLERS, Box
 
@@ -386,7 +386,7 @@ class PINNModel(keras.Model):
                 x4 = ops.convert_to_tensor(self.domain.sample_interior(4, "uniform", rng).astype(floatx))
                 if tuple(ops.shape(pde_term.fn(self.derivatives(x4)))) == (4, 3):
                     pde_term.n_equations = 3
-            r = _check_residual(raw, 3, pde_term.name, pde_term.n_equations)
+            r = check_residual(raw, 3, pde_term.name, pde_term.n_equations)
         pde_term.n_equations = int(r.shape[1])
         # Taylor mode takes mixed partials (u_xt) from the backend's autodiff.
         self._pde_uses_autodiff = d.uses_autodiff
