@@ -16,6 +16,16 @@ def positive_int(value, argument: str) -> int:
     return int(value)
 
 
+def seed(value, argument: str = "seed") -> int | None:
+    """``value`` as an ``int`` if it is an integer >= 0 (not a bool), None
+    for None, else a ValueError naming ``argument``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"`{argument}` must be a non-negative integer or None. Received: {argument}={value!r}")
+    return int(value)
+
+
 def non_negative(value, argument: str) -> float:
     """``value`` as a ``float`` if it is a finite real number >= 0 (not a
     bool), else a ValueError naming ``argument``."""

@@ -37,6 +37,7 @@ from keras import ops
 
 from keras_pinn._validation import non_negative as _non_negative
 from keras_pinn._validation import positive_int as _positive_int
+from keras_pinn._validation import seed as _check_seed
 from keras_pinn.conditions import Residual
 from keras_pinn.domains import SAMPLERS
 
@@ -82,8 +83,7 @@ class _Adaptive(keras.callbacks.Callback):
         if sampler not in SAMPLERS:
             raise ValueError(f"Unknown sampler: expected one of {SAMPLERS}. Received: sampler={sampler!r}")
         self.sampler = sampler
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise ValueError(f"`seed` must be a non-negative integer or None. Received: seed={seed!r}")
+        _check_seed(seed)
         self.seed = seed
         self.chunk_size = _positive_int(chunk_size, "chunk_size")
         self.rng = np.random.default_rng(seed)

@@ -52,6 +52,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pinn._validation import positive_int as _positive_int
+from keras_pinn._validation import seed as _check_seed
+
 __all__ = ["FixedWeights", "GradNorm", "LearningRateAnnealing", "LossBalancer", "ReLoBRaLo", "SoftAdapt", "get"]
 
 # Added to denominators; tiny so that it never matters next to a loss
@@ -418,9 +421,7 @@ class LearningRateAnnealing(LossBalancer):
         self.alpha = _check_fraction(alpha, "alpha")
         if self.alpha == 1.0:
             raise ValueError(f"`alpha` must be in [0, 1): 1 never updates the weights. Received: alpha={alpha!r}")
-        if isinstance(update_every, bool) or not isinstance(update_every, (int, np.integer)) or update_every < 1:
-            raise ValueError(f"`update_every` must be a positive integer. Received: update_every={update_every!r}")
-        self.update_every = int(update_every)
+        self.update_every = _positive_int(update_every, "update_every")
         if reference is not None and not isinstance(reference, str):
             raise ValueError(f"`reference` must be a term name or None. Received: reference={reference!r}")
         self.reference = reference
@@ -550,9 +551,7 @@ class GradNorm(LossBalancer):
         self.momentum = _check_fraction(momentum, "momentum")
         if self.momentum == 1.0:
             raise ValueError(f"`momentum` must be in [0, 1): 1 never updates the weights. Received: momentum={momentum!r}")
-        if isinstance(update_every, bool) or not isinstance(update_every, (int, np.integer)) or update_every < 1:
-            raise ValueError(f"`update_every` must be a positive integer. Received: update_every={update_every!r}")
-        self.update_every = int(update_every)
+        self.update_every = _positive_int(update_every, "update_every")
         self._gradients = _GradientCache()
 
     def setup(self, term_names, base_weights):
@@ -679,9 +678,3 @@ def _check_positive(value, argument):
     return number
 
 
-def _check_seed(seed):
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative integer or None. Received: seed={seed!r}")
-    return int(seed)

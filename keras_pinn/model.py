@@ -18,6 +18,7 @@ from keras_pinn import distribution as _distribution
 from keras_pinn import taylor as _taylor
 from keras_pinn import weighting as _weighting
 from keras_pinn._validation import positive_int as _positive
+from keras_pinn._validation import seed as _check_seed
 from keras_pinn.conditions import Condition, Residual, check_residual
 from keras_pinn.diff import Derivatives
 from keras_pinn.domains import SAMPLERS, Box
@@ -990,11 +991,6 @@ def _short(value, limit: int = 80) -> str:
 def _check_flag(value, argument):
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"`{argument}` must be True or False. Received: {argument}={value!r}")
-
-
-def _check_seed(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"`seed` must be a non-negative integer or None. Received: seed={seed!r}")
 
 
 def _check_output_names(output_names):

@@ -26,12 +26,13 @@ keeps its state in non-trainable variables of the model (saved with it).
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import keras
-import numpy as np
 from keras import ops
+
+from keras_pinn._validation import non_negative as _non_negative
+from keras_pinn._validation import positive_int as _positive_int
 
 __all__ = ["CausalWeighting", "PointWeighting", "ResidualAttention", "get"]
 
@@ -105,9 +106,7 @@ class CausalWeighting(PointWeighting):
     def __init__(self, chunks: int = 32, epsilon: float = 1.0, time="t", **kwargs):
         kwargs.setdefault("name", "causal_weighting")
         super().__init__(**kwargs)
-        if isinstance(chunks, bool) or not isinstance(chunks, numbers.Integral) or chunks < 1:
-            raise ValueError(f"`chunks` must be a positive integer. Received: chunks={chunks!r}")
-        self.chunks = int(chunks)
+        self.chunks = _positive_int(chunks, "chunks")
         self.epsilon = _non_negative(epsilon, "epsilon")
         if isinstance(time, bool) or not isinstance(time, (str, numbers.Integral)):
             raise ValueError(f"`time` must be a coordinate name or a column index. Received: time={time!r}")
@@ -291,11 +290,3 @@ def resolve(point_weighting, term_names) -> dict:
             )
         out[term] = get(weighting)
     return out
-
-
-def _non_negative(value, argument):
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)) or not (
-        math.isfinite(value) and value >= 0
-    ):
-        raise ValueError(f"`{argument}` must be a finite number >= 0. Received: {argument}={value!r}")
-    return float(value)

@@ -9,11 +9,9 @@ import numbers
 import keras
 from keras import ops
 
+from keras_pinn._validation import positive_int, seed
 
-def positive_int(value, argument: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"`{argument}` must be a positive integer. Received: {argument}={value!r}")
-    return int(value)
+__all__ = ["activation", "boolean", "input_dim", "positive_float", "positive_int", "seed", "value"]
 
 
 def positive_float(value, argument: str) -> float:
@@ -26,14 +24,6 @@ def boolean(value, argument: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"`{argument}` must be True or False. Received: {argument}={value!r}")
     return value
-
-
-def seed(value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"`seed` must be a non-negative integer or None. Received: seed={value!r}")
-    return int(value)
 
 
 def activation(value):
