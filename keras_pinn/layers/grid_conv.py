@@ -191,7 +191,10 @@ class GridConv(keras.layers.Layer):
             )
 
     def call(self, inputs, training=None):
+        from keras_pinn.backend import note_point_mixing  # local: keeps this module's imports as they are
+
         self._check_input_shape(inputs.shape)
+        note_point_mixing()  # each output depends on the neighbours' points: see "Input derivatives"
         image = ops.reshape(inputs, self._image_shape(inputs.shape))
         out = self.stack(image, training=training)
         return ops.reshape(out, (-1, out.shape[-1]))
