@@ -63,7 +63,8 @@ class DomainScaler(keras.layers.Layer):
                     "Pass either a domain or `lower` and `upper`, not both. "
                     f"Received: lower={lower!r}, upper={upper!r}"
                 )
-            lower, upper = lower.lower, lower.upper
+            domain = lower  # one name: mypy narrows a tuple assignment item by item
+            lower, upper = domain.lower, domain.upper
         if upper is None:
             raise ValueError("`upper` is required when `lower` is not a domain. Received: upper=None")
         lo = float_vector(lower, "lower")

@@ -20,7 +20,7 @@ _ALIASES = {"fp": "features_points", "pf": "points_features"}
 
 
 def _is_positive_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1
 
 
 @keras.saving.register_keras_serializable(package="keras_pinn")
@@ -79,7 +79,7 @@ class MLP(keras.layers.Layer):
 
     def __init__(
         self,
-        widths: Sequence[int],
+        widths: Sequence[int] | int,
         outputs: int = 1,
         activation="tanh",
         layout: str = "auto",
@@ -88,12 +88,16 @@ class MLP(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        sizes: list | None
         if isinstance(widths, numbers.Integral) and not isinstance(widths, bool):
-            widths = [widths]
-        try:
-            sizes = None if isinstance(widths, (str, bytes, dict)) else list(widths)
-        except TypeError:
+            sizes = [widths]
+        elif isinstance(widths, (int, str, bytes, dict)):  # a bool, or no sequence of sizes
             sizes = None
+        else:
+            try:
+                sizes = list(widths)
+            except TypeError:
+                sizes = None
         if sizes is None or not all(_is_positive_int(w) for w in sizes):
             raise ValueError(
                 f"`widths` must be a sequence of positive integers (the hidden layer sizes). Received: widths={widths!r}"
