@@ -92,11 +92,11 @@ class InputDerivatives(ReverseModeCache):
             vjp = tape.gradient(
                 parent, self.x, output_gradients=w, unconnected_gradients=tf.UnconnectedGradients.ZERO
             )
-            rows = [vjp[:, j] for j in range(self._n_inputs)]
+            parts = [vjp[:, j] for j in range(self._n_inputs)]  # (J^T w) along e_j
         return [
-            w_tape.gradient(row, w, output_gradients=tf.ones_like(row),
+            w_tape.gradient(part, w, output_gradients=tf.ones_like(part),
                             unconnected_gradients=tf.UnconnectedGradients.ZERO)
-            for row in rows
+            for part in parts
         ]
 
 
