@@ -9,7 +9,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_pinn.finite_difference import _check_grid_shape, infer_grid
+from keras_pinn.differentiation.finite_difference import check_grid_shape as _check_grid_shape
+from keras_pinn.differentiation.finite_difference import infer_grid
 
 __all__ = ["GridConv", "check_regular_grid"]
 
@@ -80,7 +81,7 @@ class GridConv(keras.layers.Layer):
     PINNs. The fix, as in PhyGeoNet, is to change the problem setting:
     differentiate the *field* on the grid by finite differences, i.e.
     ``PINNModel(..., sampler="grid", derivative_method="finite_difference")``
-    (see :class:`keras_pinn.finite_difference.GridDerivatives`).
+    (see :class:`keras_pinn.differentiation.GridDerivatives`).
 
     Args:
         layers: the convolution stack: a list of Keras layers or a Keras
