@@ -134,12 +134,13 @@ def _sin_series(a, z, order):
     return [c, -a, -c, a][:order]
 
 
-for _activation, _series in (
-    (keras.activations.tanh, _tanh_series), (keras.activations.sigmoid, _sigmoid_series),
-    (keras.activations.softplus, _softplus_series), (ops.tanh, _tanh_series), (ops.sigmoid, _sigmoid_series),
-    (ops.softplus, _softplus_series), (ops.sin, _sin_series),
-):
-    register_activation_rule(_activation, _series)
+register_activation_rule(keras.activations.tanh, _tanh_series)
+register_activation_rule(keras.activations.sigmoid, _sigmoid_series)
+register_activation_rule(keras.activations.softplus, _softplus_series)
+register_activation_rule(ops.tanh, _tanh_series)
+register_activation_rule(ops.sigmoid, _sigmoid_series)
+register_activation_rule(ops.softplus, _softplus_series)
+register_activation_rule(ops.sin, _sin_series)
 
 
 def _activation_rule(fn):
