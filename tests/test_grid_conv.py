@@ -15,7 +15,7 @@ import pytest
 from keras import ops
 
 import keras_pinn as kp
-from keras_pinn.finite_difference import GridDerivatives, infer_grid
+from keras_pinn.differentiation import GridDerivatives, infer_grid
 from keras_pinn.layers.domain_scaler import DomainScaler
 from keras_pinn.layers.grid_conv import GridConv, check_regular_grid
 

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_pinn.finite_difference import _check_grid_shape, infer_grid
+from keras_pinn.differentiation.finite_difference import check_grid_shape, infer_grid
 
 __all__ = ["GridConv", "check_regular_grid"]
 
@@ -100,7 +100,7 @@ class GridConv(keras.layers.Layer):
     setting: differentiate the *field* on the grid by finite differences,
     i.e. ``PINNModel(..., sampler="grid",
     derivative_method="finite_difference")`` (see
-    :class:`keras_pinn.finite_difference.GridDerivatives`).
+    :class:`keras_pinn.differentiation.GridDerivatives`).
 
     Args:
         layers: the convolution stack: a list of Keras layers or a Keras
@@ -164,7 +164,7 @@ class GridConv(keras.layers.Layer):
                 "`layers` must be a non-empty list of Keras layers or a Keras model mapping "
                 f"(1, *grid_shape, d) images to (1, *grid_shape, m). Received: layers={layers!r}"
             )
-        shape = _check_grid_shape(grid_shape, minimum=1)
+        shape = check_grid_shape(grid_shape, minimum=1)
         if len(shape) > 3:
             raise ValueError(
                 "`grid_shape` must have 1 to 3 entries (Conv1D to Conv3D grids). "
@@ -274,7 +274,7 @@ class GridConv(keras.layers.Layer):
         u = layer(box.grid((17, 17)))   # (289, 1)
         ```
         """
-        shape = _check_grid_shape(grid_shape, minimum=1)
+        shape = check_grid_shape(grid_shape, minimum=1)
         if len(shape) > 3:
             raise ValueError(
                 f"`grid_shape` must have 1 to 3 entries. Received: grid_shape={grid_shape!r}"

@@ -11,6 +11,7 @@ from keras import ops
 
 from keras_pinn import activations as _activations
 from keras_pinn import backend as _backend
+from keras_pinn.differentiation import taylor as _taylor
 
 __all__ = ["MLP", "LAYOUTS"]
 
@@ -174,3 +175,41 @@ class MLP(keras.layers.Layer):
             bias_initializer=keras.initializers.serialize(self.bias_initializer),
         )
         return config
+
+
+# -- Taylor mode's rule (keras_pinn.differentiation.taylor) -------------------
+def _taylor_primal(layer, x):
+    """The layer's values, with each hidden activation's state; in the
+    ``features_points`` layout on transposed ``(features, N)`` arrays, as
+    :meth:`MLP.call` computes them."""
+    kernels = [k.value for k in layer.kernels]
+    biases = [b.value for b in layer.biases]
+    last = len(kernels) - 1
+    fp = layer.resolved_layout == "features_points"
+    h = ops.transpose(x) if fp else x
+    kernels = [ops.transpose(k) for k in kernels] if fp else kernels
+    states = []
+    for i, (k, b) in enumerate(zip(kernels, biases)):
+        z = k @ h + ops.expand_dims(b, 1) if fp else h @ k + b
+        if i < last:
+            h, state = _taylor.activation_primal(layer.activation, z)
+            states.append(state)
+        else:
+            h = z
+    return (ops.transpose(h) if fp else h), (kernels, states, fp)
+
+
+def _taylor_push(layer, state, series):
+    kernels, states, fp = state
+    if fp:
+        series = [None if s is None else ops.transpose(s) for s in series]
+    last = len(kernels) - 1
+    for i, k in enumerate(kernels):
+        zs = [None if s is None else (k @ s if fp else s @ k) for s in series]
+        series = _taylor.activation_push(states[i], zs) if i < last else zs
+    if fp:
+        series = [None if s is None else ops.transpose(s) for s in series]
+    return series
+
+
+_taylor.register_rule(MLP, _taylor_primal, _taylor_push, lambda layer: _taylor.activation_supported(layer.activation))

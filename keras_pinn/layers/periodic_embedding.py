@@ -11,7 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_pinn import taylor as _taylor
+from keras_pinn.differentiation import taylor as _taylor
 from keras_pinn.layers import _checks
 
 __all__ = ["PeriodicEmbedding"]
@@ -48,7 +48,7 @@ class PeriodicEmbedding(keras.layers.Layer):
         columns, then for each periodic axis and harmonic ``cos``, then the
         ``sin`` of the same.
 
-    Taylor mode (:mod:`keras_pinn.taylor`) pushes derivatives through it.
+    Taylor mode (:mod:`keras_pinn.differentiation.taylor`) pushes derivatives through it.
 
     Example:
 
