@@ -7,7 +7,8 @@
   :func:`residual_magnitude`, the residual's size at given points.
 
 A callback that changes the points (``model.set_points``) needs nothing
-else: ``fit`` picks up the new points at the next epoch on every backend.
+else: ``fit`` trains on the new points from the next epoch on (on JAX and
+PyTorch from the next step), on every backend.
 """
 
 from keras_pinn.callbacks.sampling import RAD, RAR, residual_magnitude
