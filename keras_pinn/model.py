@@ -880,22 +880,26 @@ class PINNModel(keras.Model):
         conditions, balancer and point weightings are deserialised here, and
         the saved functions (``pde``, ``output_transform``) found again by
         their registered names (or in ``custom_objects``)."""
+        if custom_objects:
+            with keras.saving.custom_object_scope(custom_objects):
+                return cls.from_config(config)
+        # Inside load_model, Keras's own custom-object scope is already in
+        # place (a new scope would replace it, not add to it).
         config = dict(config)
-        with keras.saving.custom_object_scope(custom_objects or {}):
-            for key in ("network", "domain", "loss_balancing"):
-                if isinstance(config.get(key), dict):
-                    config[key] = _deserialize(config[key])
-            for key in ("pde", "output_transform"):
-                if isinstance(config.get(key), dict):
-                    config[key] = _saving.deserialize_function(config[key], key)
-            if isinstance(config.get("conditions"), (list, tuple)):
-                config["conditions"] = [_deserialize(c) if isinstance(c, dict) else c for c in config["conditions"]]
-            weighting = config.get("point_weighting")
-            if isinstance(weighting, dict) and "class_name" not in weighting:
-                config["point_weighting"] = {
-                    term: _deserialize(w) if isinstance(w, dict) else w for term, w in weighting.items()
-                }
-            return cls(**config)
+        for key in ("network", "domain", "loss_balancing"):
+            if isinstance(config.get(key), dict):
+                config[key] = _deserialize(config[key])
+        for key in ("pde", "output_transform"):
+            if isinstance(config.get(key), dict):
+                config[key] = _saving.deserialize_function(config[key], key)
+        if isinstance(config.get("conditions"), (list, tuple)):
+            config["conditions"] = [_deserialize(c) if isinstance(c, dict) else c for c in config["conditions"]]
+        weighting = config.get("point_weighting")
+        if isinstance(weighting, dict) and "class_name" not in weighting:
+            config["point_weighting"] = {
+                term: _deserialize(w) if isinstance(w, dict) else w for term, w in weighting.items()
+            }
+        return cls(**config)
 
 
 class _StateLog(keras.metrics.Metric):
