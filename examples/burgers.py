@@ -37,7 +37,7 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=1e-3, help="initial learning rate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lbfgs", type=int, default=0, help="L-BFGS iterations after Adam (default 0)")
-    parser.add_argument("--float64", action="store_true", help="train in float64 (kp.set_floatx)")
+    parser.add_argument("--float64", action="store_true", help="train in float64 (kp.set_precision)")
     parser.add_argument("--mlp", action="store_true", help="use kp.layers.MLP instead of a stack of Dense layers")
     parser.add_argument(
         "--jit-compile", action="store_true", help="compile(jit_compile=True): XLA on TensorFlow, for Adam and L-BFGS"
@@ -47,7 +47,7 @@ def main(argv=None):
     if args.steps < 1:
         parser.error(f"--steps must be >= 1, got {args.steps}")
     if args.float64:
-        kp.set_floatx("float64")
+        kp.set_precision("float64")
 
     keras.utils.set_random_seed(args.seed)
     problem = burgers()

@@ -40,12 +40,12 @@ def main(argv=None):
     parser.add_argument("--lbfgs", type=int, default=3000, help="L-BFGS iterations (default 3000)")
     parser.add_argument("--nu0", type=float, default=0.01, help="initial guess of nu (default 0.01)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--float64", action="store_true", help="train in float64 (kp.set_floatx)")
+    parser.add_argument("--float64", action="store_true", help="train in float64 (kp.set_precision)")
     parser.add_argument("--json", default=None, help="write the result to this JSON file")
     args = parser.parse_args(argv)
 
     if args.float64:
-        kp.set_floatx("float64")
+        kp.set_precision("float64")
     keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     domain = burgers().domain

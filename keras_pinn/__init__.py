@@ -10,11 +10,10 @@ from keras_pinn._preflight import check_backend_installed as _check_backend_inst
 _check_backend_installed()
 
 # Every submodule the docs use as an attribute (kp.problems.heat(), kp.lbfgs,
-# kp.differentiation.taylor). Importing them also registers every serializable class and
+# kp.differentiation.taylor, kp.callbacks.RAR). Importing them also registers every serializable class and
 # function of the package, so a saved model loads after `import keras_pinn`.
 from keras_pinn import (  # noqa: E402
     activations,
-    adaptive,
     balancing,
     callbacks,
     differentiation,
@@ -35,6 +34,7 @@ from keras_pinn.conditions import (  # noqa: E402
     PointData,
     Residual,
     RobinBC,
+    Term,
 )
 from keras_pinn.differentiation import Derivatives, GridDerivatives, derivatives  # noqa: E402
 from keras_pinn.domains import Box, Interval, SpaceTime  # noqa: E402
@@ -54,7 +54,7 @@ from keras_pinn.geometry import (  # noqa: E402
     Union,
 )
 from keras_pinn.model import PINNModel  # noqa: E402
-from keras_pinn.precision import set_floatx  # noqa: E402
+from keras_pinn.precision import set_precision  # noqa: E402
 
 __all__ = [
     "Ball",
@@ -84,9 +84,9 @@ __all__ = [
     "RobinBC",
     "RoundedRectangle",
     "SpaceTime",
+    "Term",
     "Union",
     "activations",
-    "adaptive",
     "balancing",
     "callbacks",
     "derivatives",
@@ -96,6 +96,6 @@ __all__ = [
     "lbfgs",
     "problems",
     "recipe",
-    "set_floatx",
+    "set_precision",
     "weighting",
 ]

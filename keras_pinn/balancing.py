@@ -44,7 +44,6 @@ between epochs.
 
 from __future__ import annotations
 
-import math
 import weakref
 from collections.abc import Sequence
 
@@ -52,8 +51,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pinn import _validation
 from keras_pinn._validation import positive_int as _positive_int
-from keras_pinn._validation import seed as _check_seed
 
 __all__ = ["FixedWeights", "GradNorm", "LearningRateAnnealing", "LossBalancer", "ReLoBRaLo", "SoftAdapt", "get"]
 
@@ -203,10 +202,10 @@ class ReLoBRaLo(LossBalancer):
     def __init__(self, alpha: float = 0.999, rho: float = 0.99, temperature: float = 0.1, seed: int | None = None, **kwargs):
         kwargs.setdefault("name", "relobralo")
         super().__init__(**kwargs)
-        self.alpha = _check_fraction(alpha, "alpha")
-        self.rho = _check_fraction(rho, "rho")
-        self.temperature = _check_positive(temperature, "temperature")
-        self.seed = _check_seed(seed)
+        self.alpha = _validation.fraction(alpha, "alpha")
+        self.rho = _validation.fraction(rho, "rho")
+        self.temperature = _validation.positive(temperature, "temperature")
+        self.seed = _validation.seed(seed)
         self.seed_generator = keras.random.SeedGenerator(seed, name="relobralo_seed")
 
     def setup(self, term_names, base_weights):
@@ -306,7 +305,7 @@ class SoftAdapt(LossBalancer):
     def __init__(self, beta: float = 0.1, variant: str = "normalized", **kwargs):
         kwargs.setdefault("name", "softadapt")
         super().__init__(**kwargs)
-        self.beta = _check_finite(beta, "beta")
+        self.beta = _validation.finite(beta, "beta")
         if variant not in _SOFTADAPT_VARIANTS:
             raise ValueError(f"`variant` must be one of {_SOFTADAPT_VARIANTS}. Received: variant={variant!r}")
         self.variant = variant
@@ -418,18 +417,14 @@ class LearningRateAnnealing(LossBalancer):
     ):
         kwargs.setdefault("name", "annealing")
         super().__init__(**kwargs)
-        self.alpha = _check_fraction(alpha, "alpha")
+        self.alpha = _validation.fraction(alpha, "alpha")
         if self.alpha == 1.0:
             raise ValueError(f"`alpha` must be in [0, 1): 1 never updates the weights. Received: alpha={alpha!r}")
         self.update_every = _positive_int(update_every, "update_every")
         if reference is not None and not isinstance(reference, str):
             raise ValueError(f"`reference` must be a term name or None. Received: reference={reference!r}")
         self.reference = reference
-        if not isinstance(weighted_gradients, (bool, np.bool_)):
-            raise ValueError(
-                f"`weighted_gradients` must be True or False. Received: weighted_gradients={weighted_gradients!r}"
-            )
-        self.weighted_gradients = bool(weighted_gradients)
+        self.weighted_gradients = _validation.flag(weighted_gradients, "weighted_gradients")
         self._gradients = _GradientCache()
 
     def setup(self, term_names, base_weights):
@@ -548,7 +543,7 @@ class GradNorm(LossBalancer):
     def __init__(self, momentum: float = 0.9, update_every: int = 1, **kwargs):
         kwargs.setdefault("name", "gradnorm")
         super().__init__(**kwargs)
-        self.momentum = _check_fraction(momentum, "momentum")
+        self.momentum = _validation.fraction(momentum, "momentum")
         if self.momentum == 1.0:
             raise ValueError(f"`momentum` must be in [0, 1): 1 never updates the weights. Received: momentum={momentum!r}")
         self.update_every = _positive_int(update_every, "update_every")
@@ -648,33 +643,3 @@ def get(identifier) -> LossBalancer:
         f"`loss_balancing` must be one of {tuple(_BALANCERS)} or a keras_pinn.balancing.LossBalancer. "
         f"Received: loss_balancing={identifier!r}"
     )
-
-
-# -- argument checks -----------------------------------------------------------
-def _number(value, argument, what):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"`{argument}` must be {what}. Received: {argument}={value!r}")
-    return float(value)
-
-
-def _check_finite(value, argument):
-    number = _number(value, argument, "a finite number")
-    if not math.isfinite(number):
-        raise ValueError(f"`{argument}` must be a finite number. Received: {argument}={value!r}")
-    return number
-
-
-def _check_fraction(value, argument):
-    number = _number(value, argument, "a number in [0, 1]")
-    if not 0.0 <= number <= 1.0:
-        raise ValueError(f"`{argument}` must be a number in [0, 1]. Received: {argument}={value!r}")
-    return number
-
-
-def _check_positive(value, argument):
-    number = _number(value, argument, "a finite number > 0")
-    if not (math.isfinite(number) and number > 0):
-        raise ValueError(f"`{argument}` must be a finite number > 0. Received: {argument}={value!r}")
-    return number
-
-

@@ -18,12 +18,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_pinn import _saving
+from keras_pinn import _saving, _validation
 from keras_pinn._validation import positive_int
-from keras_pinn.differentiation import resolve_column
-from keras_pinn.domains import SAMPLERS, Box, SpaceTime
+from keras_pinn.domains import Box, SpaceTime
 
 __all__ = [
+    "Term",
     "Condition",
     "Residual",
     "DirichletBC",
@@ -33,16 +33,12 @@ __all__ = [
     "InitialDerivative",
     "PeriodicBC",
     "PointData",
+    "check_residual",
+    "point_count",
 ]
 
 _serialize = keras.saving.serialize_keras_object
 _deserialize = keras.saving.deserialize_keras_object
-
-
-def _check_weight(weight):
-    if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)) or not np.isfinite(weight) or weight < 0:
-        raise ValueError(f"`weight` must be a finite number >= 0. Received: weight={weight!r}")
-    return float(weight)
 
 
 def _float_array(value, argument, what="an array of numbers"):
@@ -61,8 +57,12 @@ def _first_bad_row(mask, points):
     return f"{int(mask.sum())} point(s) off it, first at row {i}: {np.asarray(points)[i].tolist()}"
 
 
-class Condition:
+class Term:
     """Base class of the loss terms: ``weight * mean(residual ** 2)``.
+
+    A term owns its points and computes its residual there. The PDE's
+    :class:`Residual` and every :class:`Condition` (boundary, initial,
+    periodic and data conditions) derive from it.
 
     Args:
         n_points: number of points drawn from the domain (ignored when
@@ -77,7 +77,7 @@ class Condition:
             (only for sampled points).
     """
 
-    default_name = "condition"
+    default_name = "term"
     needs_derivatives = False
 
     def __init__(
@@ -92,24 +92,18 @@ class Condition:
     ):
         self.n_points = positive_int(n_points, "n_points")
         self.points = None if points is None else _float_array(points, "points")
-        if sampler not in SAMPLERS:
-            raise ValueError(f"Unknown sampler: expected one of {SAMPLERS}. Received: sampler={sampler!r}")
-        self.sampler = sampler
+        self.sampler = _validation.sampler(sampler)
         self.component = component
         self.name = name
-        self.weight = _check_weight(weight)
-        if not isinstance(resample, (bool, np.bool_)):
-            raise ValueError(f"`resample` must be True or False. Received: resample={resample!r}")
-        self.resample = bool(resample)
-        if name is not None and (not isinstance(name, str) or not name.isidentifier()):
-            raise ValueError(
-                f"`name` must be a Python identifier (it becomes a log key). Received: name={name!r}"
-            )
+        self.weight = _validation.non_negative(weight, "weight")
+        self.resample = _validation.flag(resample, "resample")
+        if name is not None:
+            _validation.identifier(name, "name", "it becomes a log key")
 
     # -- set-up -----------------------------------------------------------
     def bind(self, domain: Box, output_names: Sequence[str]):
         """Validates the condition against the model's domain and outputs."""
-        self._component = resolve_column(self.component, tuple(output_names), "output", "component")
+        self._component = _validation.column(self.component, tuple(output_names), "output", "component")
         if self.points is not None:
             self.points = domain.check_points(self.points, f"{type(self).__name__}.points").astype("float64")
 
@@ -159,10 +153,28 @@ class Condition:
 
     @classmethod
     def from_config(cls, config):
+        """The term of ``get_config``'s dict, its saved functions (``fn``,
+        ``value``) and boundary predicates (``faces``) deserialised."""
+        config = dict(config)
+        for key in ("fn", "value"):
+            if isinstance(config.get(key), dict):
+                config[key] = _saving.deserialize_function(config[key], key)
+        if isinstance(config.get("faces"), (list, tuple)):
+            config["faces"] = [_deserialize(f) if isinstance(f, dict) else f for f in config["faces"]]
         return cls(**config)
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r}, weight={self.weight})"
+
+
+class Condition(Term):
+    """Base class of the conditions a solution meets besides its PDE:
+    boundary (:class:`DirichletBC`, :class:`NeumannBC`, :class:`RobinBC`,
+    :class:`PeriodicBC`), initial (:class:`InitialCondition`,
+    :class:`InitialDerivative`) and data (:class:`PointData`). Takes the
+    arguments of :class:`Term`."""
+
+    default_name = "condition"
 
 
 class _ValueTarget(Condition):
@@ -170,8 +182,6 @@ class _ValueTarget(Condition):
 
     def __init__(self, value: float | Callable | np.ndarray = 0.0, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(value, dict):
-            value = _saving.deserialize_function(value, "value")
         if not callable(value):
             arr = _float_array(value, "value", "a number, an array or a callable")
             if not np.all(np.isfinite(arr)):
@@ -216,7 +226,7 @@ class _ValueTarget(Condition):
 
 
 @keras.saving.register_keras_serializable(package="keras_pinn")
-class Residual(Condition):
+class Residual(Term):
     """The PDE residual at interior collocation points.
 
     Args:
@@ -225,7 +235,7 @@ class Residual(Condition):
             ``d("u", "x", "x")`` is u_xx, ``d.coord("x")`` the x column,
             ``d.params`` the model's PDE parameters. Returns ``(n,)`` or
             ``(n, k)`` for a system of k equations.
-        **kwargs: see :class:`Condition` (default name ``"pde"``).
+        **kwargs: see :class:`Term` (default name ``"pde"``).
     """
 
     default_name = "pde"
@@ -234,8 +244,6 @@ class Residual(Condition):
     def __init__(self, fn: Callable, **kwargs):
         kwargs.setdefault("sampler", "lhs")
         super().__init__(**kwargs)
-        if isinstance(fn, dict):
-            fn = _saving.deserialize_function(fn, "fn")
         if not callable(fn):
             raise ValueError(f"`fn` must be callable. Received: fn={fn!r}")
         self.fn = fn
@@ -245,7 +253,7 @@ class Residual(Condition):
 
     def residual(self, model, batch, values=None):
         d = model.derivatives(batch["x"])
-        return self.residual_from(d, model._rows(self.name, batch["x"]))
+        return self.residual_from(d, point_count(batch["x"]))
 
     def residual_from(self, d, n):
         """``fn(d)``, checked to have shape ``(n,)`` or ``(n, k)`` and
@@ -257,6 +265,14 @@ class Residual(Condition):
         _saving.check_saveable(self.fn, f"fn (of {type(self).__name__} {self.name!r})")
         config["fn"] = _serialize(self.fn)
         return config
+
+
+def point_count(x):
+    """Number of rows of the points ``x``: an ``int`` when the shape says
+    it, else a scalar tensor (TensorFlow's feed leaves the number of points
+    unknown when tracing, so that it may change during ``fit``)."""
+    rows = x.shape[0]
+    return int(rows) if rows is not None else ops.shape(x)[0]
 
 
 def check_residual(r, n, name, equations=None):
@@ -275,14 +291,17 @@ def check_residual(r, n, name, equations=None):
         # One loss dtype on every backend (TensorFlow refuses float64 + float32).
         r = ops.cast(r, keras.config.floatx())
     shape = tuple(r.shape)
-    if shape and shape[0] is None and not isinstance(n, int):
-        shape = (n,) + shape[1:]
-    if len(shape) == 1 and shape[0] in (n, None):
+    # ``n`` is a tensor when the number of points is unknown while tracing
+    # (TensorFlow's feed): then only the static parts of the shape are checked.
+    known = isinstance(n, int)
+    rows = bool(shape) and (shape[0] is None or not known or shape[0] == n)
+    if len(shape) == 1 and rows:
         return r[:, None]
-    if len(shape) == 2 and shape[0] in (n, None) and (shape[1] != n or n == 1 or shape[1] == equations):
+    broadcast = known and len(shape) == 2 and shape[1] == n and n != 1 and shape[1] != equations
+    if len(shape) == 2 and rows and not broadcast:
         return r
     hint = ""
-    if len(shape) == 2 and shape == (n, n):
+    if known and shape == (n, n):
         hint = " It looks like an (N,) tensor was broadcast against an (N, 1) one: derivatives are (N, 1) columns."
     raise ValueError(
         f"The residual of term {name!r} must have shape ({n},) or ({n}, k), one row per point. "
@@ -298,23 +317,22 @@ class DirichletBC(_ValueTarget):
         value: target (constant, callable of the points, or array for fixed
             points). Defaults to 0.
         faces: face names (``"x_min"``, ...), all boundary faces by default.
-        **kwargs: see :class:`Condition`.
+        **kwargs: see :class:`Term`.
     """
 
     default_name = "bc"
 
-    def __init__(self, value=0.0, faces: Sequence[str] | None = None, **kwargs):
+    def __init__(self, value=0.0, faces: str | Callable | Sequence[str | Callable] | None = None, **kwargs):
         super().__init__(value, **kwargs)
-        if faces is not None:
-            # Geometries (keras_pinn.geometry) also select by predicate.
-            faces = [faces] if isinstance(faces, str) or callable(faces) else list(faces)
-            faces = [_deserialize(f) if isinstance(f, dict) else f for f in faces]
-        self.faces = faces
+        # Geometries (keras_pinn.geometry) also select by predicate.
+        self.faces: list[str | Callable] | None = (
+            None if faces is None else [faces] if isinstance(faces, str) or callable(faces) else list(faces)
+        )
 
     def bind(self, domain, output_names):
         super().bind(domain, output_names)
         for face in self.faces or ():
-            domain._face(face)
+            domain.check_face(face)
 
     def draw(self, domain, rng):
         return domain.sample_boundary(self.n_points, self.faces, self.sampler, rng).astype("float64")
@@ -371,16 +389,15 @@ class RobinBC(NeumannBC):
             points). Defaults to 0.
         faces: boundary parts (names or, on a geometry, predicates), all by
             default.
-        **kwargs: see :class:`Condition`.
+        **kwargs: see :class:`Term`.
     """
 
     default_name = "robin"
 
     def __init__(self, alpha: float = 1.0, beta: float = 1.0, value=0.0, faces=None, **kwargs):
         super().__init__(value, faces, **kwargs)
-        for argument, number in (("alpha", alpha), ("beta", beta)):
-            if isinstance(number, bool) or not isinstance(number, (int, float, np.number)) or not np.isfinite(number):
-                raise ValueError(f"`{argument}` must be a finite number. Received: {argument}={number!r}")
+        _validation.finite(alpha, "alpha")
+        _validation.finite(beta, "beta")
         if alpha == 0 and beta == 0:
             raise ValueError(f"`alpha` and `beta` must not both be 0. Received: alpha={alpha!r}, beta={beta!r}")
         self.alpha = float(alpha)
@@ -418,7 +435,7 @@ class InitialCondition(_ValueTarget):
             the ``(n, d)`` points (register it with
             ``@keras.saving.register_keras_serializable()`` to save the
             model). Defaults to 0.
-        **kwargs: see :class:`Condition` (``n_points`` or ``points``,
+        **kwargs: see :class:`Term` (``n_points`` or ``points``,
             ``component``, ``weight``, ``name``; default name ``"ic"``).
 
     Example:
@@ -468,7 +485,7 @@ class InitialDerivative(InitialCondition):
         value: the target velocity: a constant, an array matching fixed
             ``points``, or a registered NumPy function of the points.
             Defaults to 0 (starting at rest).
-        **kwargs: see :class:`Condition` (default name ``"ic_t"``).
+        **kwargs: see :class:`Term` (default name ``"ic_t"``).
 
     Example:
 
@@ -496,7 +513,7 @@ class PeriodicBC(Condition):
     Args:
         coordinate: the periodic coordinate's name or index.
         derivative_order: highest derivative matched. Defaults to 0.
-        **kwargs: see :class:`Condition`.
+        **kwargs: see :class:`Term`.
     """
 
     default_name = "periodic"
@@ -536,7 +553,7 @@ class PeriodicBC(Condition):
         return batch
 
     def residual(self, model, batch, values=None):
-        n = model._rows(self.name, batch["x"])
+        n = point_count(batch["x"])
         both = ops.concatenate([batch["x"], batch["x_partner"]], axis=0)
         d = model.derivatives(both)
         c, j = self._component, self._j
@@ -559,29 +576,30 @@ class PointData(Condition):
         values: ``(n,)`` or ``(n, 1)`` observations of ``component``, or
             ``(n, m)`` of all outputs when ``component=None``.
         component: output name or index, or None for all outputs.
-        **kwargs: see :class:`Condition` (default name ``"data"``).
+        **kwargs: see :class:`Term` (default name ``"data"``).
     """
 
     default_name = "data"
 
     def __init__(self, points, values, component: str | int | None = None, **kwargs):
         kwargs.setdefault("resample", False)
+        points = _float_array(points, "points")
         super().__init__(points=points, component=0 if component is None else component, **kwargs)
         self.all_components = component is None
         values = _float_array(values, "values")
         if values.ndim == 1:
             values = values[:, None]
-        if values.ndim != 2 or values.shape[0] != self.points.shape[0]:
+        if values.ndim != 2 or values.shape[0] != points.shape[0]:
             raise ValueError(
                 "`values` must have one row per point. Received: values with shape "
-                f"{values.shape} for {self.points.shape[0]} points"
+                f"{values.shape} for {points.shape[0]} points"
             )
         bad = ~np.isfinite(values).all(axis=1)
         if bad.any():
             i = int(np.argmax(bad))
             raise ValueError(
                 f"`values` holds {int(bad.sum())} non-finite row(s) (NaN or inf), first at row {i}: "
-                f"{values[i].tolist()} at point {self.points[i].tolist()}"
+                f"{values[i].tolist()} at point {points[i].tolist()}"
             )
         self.values = values
 

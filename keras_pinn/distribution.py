@@ -58,7 +58,7 @@ def check_point_counts(model, distribution=None) -> None:
 
 def _source(model, name, n):
     """What set the size ``n`` of term ``name``, e.g. ``n_collocation=1000``."""
-    term = model._term(name)
+    term = model.term(name)
     if term.points is not None:
         if len(term.points) == n:
             return f"the {n} `points` given to {type(term).__name__}(name={name!r})"

@@ -14,17 +14,10 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from keras_pinn._validation import float_vector, positive_int
+from keras_pinn import _validation
+from keras_pinn._validation import SAMPLERS, positive_int
 
 __all__ = ["Box", "Interval", "SpaceTime", "SAMPLERS", "sample_unit_cube"]
-
-SAMPLERS = ("uniform", "lhs", "sobol", "grid")
-
-
-def _rng(seed):
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
 
 
 def sample_unit_cube(n: int, dim: int, method: str = "uniform", seed=None) -> np.ndarray:
@@ -40,12 +33,8 @@ def sample_unit_cube(n: int, dim: int, method: str = "uniform", seed=None) -> np
         seed: int, ``numpy.random.Generator`` or None.
     """
     n = positive_int(n, "n")
-    if method not in SAMPLERS:
-        raise ValueError(
-            f"Unknown sampler: expected one of {SAMPLERS}. Received: "
-            f"method={method!r}"
-        )
-    rng = _rng(seed)
+    _validation.sampler(method, "method")
+    rng = _validation.rng(seed)
     if method == "uniform":
         return rng.random((n, dim))
     if method == "lhs":
@@ -87,38 +76,16 @@ class Box:
     """
 
     def __init__(self, lower: Sequence[float], upper: Sequence[float], names: Sequence[str] | None = None):
-        lower = float_vector(lower, "lower")
-        upper = float_vector(upper, "upper")
-        if lower.size == 0 or upper.size == 0:
+        lo, hi = _validation.bounds(lower, upper)
+        names = tuple(f"x{i}" for i in range(lo.size)) if names is None else tuple(names)
+        if len(names) != lo.size or len(set(names)) != len(names):
             raise ValueError(
-                f"A domain needs at least one coordinate. Received: lower={lower.tolist()}, upper={upper.tolist()}"
-            )
-        if lower.ndim != 1 or upper.ndim != 1 or lower.shape != upper.shape:
-            raise ValueError(
-                "`lower` and `upper` must be 1-D and of equal length. "
-                f"Received: lower={lower.tolist()}, upper={upper.tolist()}"
-            )
-        if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
-            raise ValueError(
-                "Domain bounds must be finite. Received: "
-                f"lower={lower.tolist()}, upper={upper.tolist()}"
-            )
-        if np.any(lower >= upper):
-            raise ValueError(
-                "Each lower bound must be strictly below its upper bound. "
-                f"Received: lower={lower.tolist()}, upper={upper.tolist()}"
-            )
-        if names is None:
-            names = tuple(f"x{i}" for i in range(lower.size))
-        names = tuple(names)
-        if len(names) != lower.size or len(set(names)) != len(names):
-            raise ValueError(
-                f"`names` must give {lower.size} distinct coordinate names. "
+                f"`names` must give {lo.size} distinct coordinate names. "
                 f"Received: names={names!r}"
             )
-        self.lower = lower
-        self.upper = upper
-        self.names = names
+        self.lower: np.ndarray = lo
+        self.upper: np.ndarray = hi
+        self.names: tuple[str, ...] = names
 
     # -- geometry -------------------------------------------------------
     @property
@@ -152,6 +119,12 @@ class Box:
             f"Unknown coordinate: expected one of {self.names} or an index below "
             f"{self.dim}. Received: {argument}={name!r}"
         )
+
+    def check_face(self, face) -> None:
+        """Raises ``ValueError`` naming ``face`` unless it selects part of
+        the boundary: a name of :attr:`faces` (on a geometry, of its
+        ``parts``, or a predicate of the points)."""
+        self._face(face)
 
     def _face(self, face: str):
         if face not in self.faces:
@@ -244,7 +217,7 @@ class Box:
         if not faces:
             raise ValueError(f"`faces` is empty. Received: faces={faces!r}")
         parsed = [self._face(f) for f in faces]
-        rng = _rng(seed)
+        rng = _validation.rng(seed)
         measures = np.array(
             [np.prod(np.delete(self.extent, j)) if self.dim > 1 else 1.0 for j, _ in parsed]
         )
@@ -267,10 +240,10 @@ class Box:
             normal[:, j] = -1.0 if side == "min" else 1.0
             normals.append(normal)
         floatx = keras.config.floatx()
-        points = np.concatenate(points).astype(floatx)
+        stacked = np.concatenate(points).astype(floatx)
         if return_normals:
-            return points, np.concatenate(normals).astype(floatx)
-        return points
+            return stacked, np.concatenate(normals).astype(floatx)
+        return stacked
 
     def normals(self, points, faces: Sequence[str] | None = None) -> np.ndarray:
         """Outward unit normals ``(n, dim)`` of boundary ``points``, each from
@@ -328,7 +301,8 @@ class Box:
             and np.array_equal(self.upper, other.upper)
         )
 
-    __hash__ = None
+    # Unhashable, as __eq__ compares values (typeshed types __hash__ as a method).
+    __hash__ = None  # type: ignore[assignment]
 
 
 @keras.saving.register_keras_serializable(package="keras_pinn")
@@ -366,14 +340,12 @@ class SpaceTime(Box):
 
     def __new__(cls, space=None, *args, **kwargs):
         # A keras_pinn.geometry region times time is a GeometryXTime (it
-        # declares the class through `_space_time_class`).
-        if cls is SpaceTime and getattr(space, "_space_time_class", None) is not None:
-            cls = space._space_time_class
+        # declares the class through `space_time_class`).
+        if cls is SpaceTime and getattr(space, "space_time_class", None) is not None:
+            cls = space.space_time_class
         return super().__new__(cls)
 
     def __init__(self, space: Box, t0: float, t1: float, time_name: str = "t"):
-        if isinstance(space, dict):
-            space = keras.saving.deserialize_keras_object(space)
         if not isinstance(space, Box):
             raise ValueError(f"`space` must be a Box or Interval. Received: space={space!r}")
         try:
@@ -417,3 +389,10 @@ class SpaceTime(Box):
             "t1": float(self.upper[-1]),
             "time_name": self.time_name,
         }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("space"), dict):
+            config["space"] = keras.saving.deserialize_keras_object(config["space"])
+        return cls(**config)

@@ -6,22 +6,22 @@ import copy
 import json
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import keras
 import numpy as np
 from keras import ops
 
-from keras_pinn import _saving
+from keras_pinn import _saving, _validation
 from keras_pinn import backend as _backend
 from keras_pinn import balancing as _balancing
 from keras_pinn import distribution as _distribution
 from keras_pinn import weighting as _weighting
 from keras_pinn._validation import positive_int as _positive
-from keras_pinn._validation import seed as _check_seed
-from keras_pinn.conditions import Condition, Residual, check_residual
+from keras_pinn.conditions import Residual, Term, check_residual, point_count
 from keras_pinn.differentiation import Derivatives, GridDerivatives, infer_grid, resolve_method
 from keras_pinn.differentiation import taylor as _taylor
-from keras_pinn.domains import SAMPLERS, Box
+from keras_pinn.domains import Box
 
 __all__ = ["DERIVATIVE_METHODS", "PREDICT_BATCH", "PINNModel"]
 
@@ -147,7 +147,7 @@ class PINNModel(keras.Model):
         network: keras.Layer,
         domain: Box,
         pde: Callable | None = None,
-        conditions: Sequence[Condition] = (),
+        conditions: Sequence[Term] = (),
         n_collocation: int = 1000,
         sampler: str = "lhs",
         resample: bool = False,
@@ -163,44 +163,21 @@ class PINNModel(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(network, dict):
-            network = _deserialize(network)
-        if isinstance(domain, dict):
-            domain = _deserialize(domain)
         if not isinstance(network, keras.Layer):
             raise ValueError(f"`network` must be a Keras model or layer. Received: network={network!r}")
         if not isinstance(domain, Box):
             raise ValueError(
                 f"`domain` must be a keras_pinn Box, Interval or SpaceTime. Received: domain={domain!r}"
             )
-        if sampler not in SAMPLERS:
-            raise ValueError(f"Unknown sampler: expected one of {SAMPLERS}. Received: sampler={sampler!r}")
-        if isinstance(pde, dict):
-            pde = _saving.deserialize_function(pde, "pde")
-        if isinstance(output_transform, dict):
-            output_transform = _saving.deserialize_function(output_transform, "output_transform")
+        _validation.sampler(sampler)
         if output_transform is not None and not callable(output_transform):
             raise ValueError(
                 f"`output_transform` must be callable. Received: output_transform={output_transform!r}"
             )
-        if isinstance(conditions, (Condition, str, dict)) or not isinstance(conditions, (list, tuple)):
-            raise ValueError(
-                "`conditions` must be a list (or tuple) of keras_pinn Conditions, e.g. "
-                f"conditions=[kp.DirichletBC(0.0)]; pass [] for none. Received: conditions={_short(conditions)}"
-            )
-        conditions = [_deserialize(c) if isinstance(c, dict) else c for c in conditions]
-        for c in conditions:
-            if not isinstance(c, Condition):
-                raise ValueError(
-                    f"Each entry of `conditions` must be a keras_pinn Condition. Received: {c!r}"
-                )
-        # Each model binds its own copy: binding sets the component's index,
-        # the term's name and the checked points, which another model with
-        # other output names would otherwise overwrite.
-        conditions = [copy.copy(c) for c in conditions]
-        _check_flag(resample, "resample")
-        _check_flag(allow_batch_normalization, "allow_batch_normalization")
-        _check_seed(seed)
+        conditions = _own_conditions(conditions)
+        _validation.flag(resample, "resample")
+        _validation.flag(allow_batch_normalization, "allow_batch_normalization")
+        _validation.seed(seed)
         self.network = network
         self.domain = domain
         self.pde = pde
@@ -226,16 +203,10 @@ class PINNModel(keras.Model):
         self._user_conditions = list(conditions)
         self._parameter_init = _check_parameters(parameters)
 
-        terms = []
+        terms: list[Term] = []
         if pde is not None:
             _positive(n_collocation, "n_collocation")
-            if (
-                isinstance(pde_weight, bool)
-                or not isinstance(pde_weight, (int, float, np.number))
-                or not np.isfinite(pde_weight)
-                or pde_weight < 0
-            ):
-                raise ValueError(f"`pde_weight` must be a finite number >= 0. Received: pde_weight={pde_weight!r}")
+            _validation.non_negative(pde_weight, "pde_weight")
             terms.append(
                 Residual(pde, n_points=n_collocation, sampler=sampler, name="pde", weight=pde_weight)
             )
@@ -246,8 +217,10 @@ class PINNModel(keras.Model):
 
         self.output_names = None if output_names is None else _check_output_names(output_names)
         self._rng = np.random.default_rng(seed)
-        self._points = None
-        self._points_version = 0  # counts changes of the points (see _FixedPointsGuard)
+        self._points: dict[str, dict[str, np.ndarray]] = {}
+        # the point sets as tensors, made once per change (see _point_tensors)
+        self._feed: dict[str, dict[str, Any]] | None = None
+        self._fd_grid = None
         self.pde_parameters = {}
         for key, value in self._parameter_init.items():
             self.pde_parameters[key] = self.add_weight(
@@ -256,8 +229,6 @@ class PINNModel(keras.Model):
         self._trackers = {
             t.name: keras.metrics.Mean(name=f"{t.name}_loss") for t in self.terms
         }
-        if isinstance(loss_balancing, dict):
-            loss_balancing = _deserialize(loss_balancing)
         self.loss_balancer = _balancing.get(loss_balancing)
         self.loss_balancer.setup([t.name for t in self.terms], [t.weight for t in self.terms])
         logged = list(self.pde_parameters)
@@ -281,7 +252,7 @@ class PINNModel(keras.Model):
             self.derivative_method == "finite_difference" or _holds_grid_layer(self.network)
         )
         if self._grid_network and self.sampler == "grid":
-            probe = self._term("pde").draw(self.domain, np.random.default_rng(0))
+            probe = self.term("pde").draw(self.domain, np.random.default_rng(0))
         try:
             out = self.network(ops.convert_to_tensor(probe.astype(keras.config.floatx())))
         except ValueError as error:
@@ -354,7 +325,7 @@ class PINNModel(keras.Model):
         equations collides with the probe's number of points."""
         if self.pde is None or self.derivative_method == "finite_difference":
             return None
-        pde_term = self._term("pde")
+        pde_term = self.term("pde")
         if self._grid_network:
             # A grid network needs all the points (autodiff through a CNN:
             # the article's naive CNN-PINN).
@@ -391,7 +362,7 @@ class PINNModel(keras.Model):
         if floatx == "float64" and mixed:
             warnings.warn(
                 f"keras.config.floatx() is 'float64' but the network's weights are not "
-                f"(e.g. {mixed[0]!r}): build the network after keras_pinn.set_floatx('float64'), "
+                f"(e.g. {mixed[0]!r}): build the network after keras_pinn.set_precision('float64'), "
                 "which also sets Keras's dtype policy and JAX's 64-bit mode.",
                 stacklevel=3,
             )
@@ -420,10 +391,7 @@ class PINNModel(keras.Model):
     # -- points -------------------------------------------------------------
     def resample_points(self, first: bool = False):
         """Draws new points for every sampled term (all terms when ``first``)."""
-        if self._points is None:
-            self._points = {}
-        self._fd_grid = None
-        self._points_version += 1
+        self._points_changed()
         for term in self.terms:
             batch = term.sample(self.domain, self._rng, first=first)
             if batch is not None:
@@ -435,7 +403,7 @@ class PINNModel(keras.Model):
         recomputed from them. Any other ``arrays`` (same length) replace
         batch entries by name. A term that resamples keeps drawing new
         points at each resampling."""
-        t = self._term(term)
+        t = self.term(term)
         points = self.domain.check_points(points, "points")
         if points.shape[0] == 0:
             raise ValueError(f"`points` must hold at least one point. Received: points of shape {points.shape}")
@@ -447,14 +415,29 @@ class PINNModel(keras.Model):
                     f"`{key}` must have one row per point ({points.shape[0]}). Received: {key} of shape {value.shape}"
                 )
             batch[key] = value
-        self._points[t.name] = batch
-        self._points_version += 1
-        if t.name == "pde":
-            self._fd_grid = None
+        self._points[term] = batch
+        self._points_changed()
 
     def point_sets(self) -> dict:
         """The current ``{term: {"x": points, ...}}`` NumPy batch."""
         return {name: dict(batch) for name, batch in self._points.items()}
+
+    def _points_changed(self):
+        """Drops what was derived from the points: the tensors ``fit`` feeds
+        and the finite-difference grid. Every change of ``_points`` calls it,
+        so a feed never serves old points."""
+        self._feed = None
+        self._fd_grid = None
+
+    def _point_tensors(self) -> dict:
+        """The point sets as tensors, converted once after each change (the
+        TensorFlow feed reads them at every epoch's start)."""
+        if self._feed is None:
+            self._feed = {
+                name: {key: ops.convert_to_tensor(value) for key, value in batch.items()}
+                for name, batch in self._points.items()
+            }
+        return self._feed
 
     # -- forward --------------------------------------------------------------
     def _fields(self, x, training=None):
@@ -479,19 +462,10 @@ class PINNModel(keras.Model):
         u = self._fields(ops.concatenate(xs, axis=0) if len(xs) > 1 else xs[0], training=training)
         out, start = {}, 0
         for n, x in zip(names, xs):
-            rows = self._rows(n, x)
+            rows = point_count(x)
             out[n] = u[start : start + rows]
             start = start + rows
         return out
-
-    def _rows(self, name, x):
-        """Number of points of term ``name``: static when known (TensorFlow's
-        dataset leaves the batch dimension unknown)."""
-        if x.shape[0] is not None:
-            return x.shape[0]
-        if self._points is not None and name in self._points:
-            return self._points[name]["x"].shape[0]
-        return ops.shape(x)[0]
 
     def derivatives(self, x, training=None) -> Derivatives:
         """:class:`~keras_pinn.Derivatives` of the fields at ``x`` (or their
@@ -523,7 +497,7 @@ class PINNModel(keras.Model):
 
     def residual(self, x, term: str = "pde"):
         """The residual of ``term`` at points ``x``, as a tensor ``(n, k)``."""
-        t = self._term(term)
+        t = self.term(term)
         x = self.domain.check_points(x, "x")
         batch = t.targets(x) if t.name != "pde" else {"x": x}
         batch = {k: ops.convert_to_tensor(v) for k, v in batch.items()}
@@ -531,7 +505,10 @@ class PINNModel(keras.Model):
             values = None if t.needs_derivatives else self._fields(batch["x"])
             return t.residual(self, batch, values)
 
-    def _term(self, name):
+    def term(self, name: str) -> Term:
+        """The term named ``name`` (``"pde"``, ``"bc"``, ...; see
+        :attr:`terms`); an unknown name raises ``ValueError`` listing the
+        terms."""
         for t in self.terms:
             if t.name == name:
                 return t
@@ -626,10 +603,7 @@ class PINNModel(keras.Model):
         """
         from keras_pinn.callbacks import StopOnNonFinite
 
-        if not isinstance(stop_on_non_finite, (bool, np.bool_)):
-            raise ValueError(
-                f"`stop_on_non_finite` must be True or False. Received: stop_on_non_finite={stop_on_non_finite!r}"
-            )
+        _validation.flag(stop_on_non_finite, "stop_on_non_finite")
         if kwargs.get("batch_size") is not None:
             raise ValueError(
                 "PINNModel.fit uses every point of every term in each step (full batch); it has no "
@@ -650,12 +624,12 @@ class PINNModel(keras.Model):
             # data shards: refuse uneven counts, naming the argument.
             _distribution.check_point_counts(self)
             x = None
-            if not self.resample and not any(getattr(c, "changes_points", False) for c in callbacks):
-                # Points fixed for the whole call: the backend may feed them
-                # from tensors made once (TensorFlow: no Python per step).
-                x = _backend.fixed_point_dataset(self.point_sets(), steps)
-                if x is not None:
-                    callbacks.append(_FixedPointsGuard())
+            if not self.resample:
+                # Points the model does not redraw itself: the backend may
+                # feed them from tensors made once per change, read at each
+                # epoch's start (TensorFlow: no Python per step), so points
+                # set during fit (set_points, e.g. by RAR) are picked up.
+                x = _backend.fixed_point_dataset(self._point_tensors, steps)
             if x is None:
                 x = _PointSets(self, steps)
             steps_per_epoch = None
@@ -805,12 +779,12 @@ class PINNModel(keras.Model):
     def save_own_variables(self, store):
         """Saves the PDE parameters (Keras's own variables), and with them
         the current point set of every term (points added by
-        :class:`~keras_pinn.adaptive.RAR` included) and the state of the
+        :class:`~keras_pinn.callbacks.RAR` included) and the state of the
         sampler's random generator, so that a run resumed from a ``.keras``
         file or a weights file (``ModelCheckpoint``, ``BackupAndRestore``)
         trains on the same points as an uninterrupted one."""
         super().save_own_variables(store)
-        for term, batch in (self._points or {}).items():
+        for term, batch in self._points.items():
             for key, value in batch.items():
                 store[f"{_POINTS_KEY}:{term}:{key}"] = np.asarray(value)
         state = json.dumps(self._rng.bit_generator.state).encode("utf-8")
@@ -847,8 +821,7 @@ class PINNModel(keras.Model):
                 term: {k: v.astype(floatx) if np.issubdtype(v.dtype, np.floating) else v for k, v in batch.items()}
                 for term, batch in points.items()
             }
-            self._points_version += 1
-            self._fd_grid = None
+            self._points_changed()
         if _SAMPLER_KEY in keys:
             self._rng.bit_generator.state = json.loads(np.asarray(store[_SAMPLER_KEY]).tobytes().decode("utf-8"))
     def save(self, filepath, *args, **kwargs):
@@ -887,6 +860,29 @@ class PINNModel(keras.Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        """The model of :meth:`get_config`'s dict: the network, domain,
+        conditions, balancer and point weightings are deserialised here, and
+        the saved functions (``pde``, ``output_transform``) found again by
+        their registered names (or in ``custom_objects``)."""
+        if custom_objects:
+            with keras.saving.custom_object_scope(custom_objects):
+                return cls.from_config(config)
+        # Inside load_model, Keras's own custom-object scope is already in
+        # place (a new scope would replace it, not add to it).
+        config = dict(config)
+        for key in ("network", "domain", "loss_balancing"):
+            if isinstance(config.get(key), dict):
+                config[key] = _deserialize(config[key])
+        for key in ("pde", "output_transform"):
+            if isinstance(config.get(key), dict):
+                config[key] = _saving.deserialize_function(config[key], key)
+        if isinstance(config.get("conditions"), (list, tuple)):
+            config["conditions"] = [_deserialize(c) if isinstance(c, dict) else c for c in config["conditions"]]
+        weighting = config.get("point_weighting")
+        if isinstance(weighting, dict) and "class_name" not in weighting:
+            config["point_weighting"] = {
+                term: _deserialize(w) if isinstance(w, dict) else w for term, w in weighting.items()
+            }
         return cls(**config)
 
 
@@ -915,26 +911,6 @@ class _StateLog(keras.metrics.Metric):
 
     def result(self):
         return {name: variable.value for name, variable in self._values.items()}
-
-
-class _FixedPointsGuard(keras.callbacks.Callback):
-    """Stops ``fit`` with a clear error when the points change while the
-    backend feeds them as fixed tensors (``backend.fixed_point_dataset``):
-    the rest of the call would otherwise train on the old points. Callbacks
-    that change the points (``set_points``) declare ``changes_points =
-    True``, and ``fit`` then feeds the points step by step."""
-
-    def on_train_begin(self, logs=None):
-        self._version = self.model._points_version
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.model._points_version != self._version:
-            raise RuntimeError(
-                "The model's points changed during fit (set_points or resample_points, called at epoch "
-                f"{epoch}), but fit fed the points fixed at its start. Give the callback that changes them "
-                "a class attribute `changes_points = True` (as keras_pinn.adaptive's callbacks have), and "
-                "fit will feed the points step by step."
-            )
 
 
 class _ParameterLog(keras.callbacks.Callback):
@@ -972,9 +948,20 @@ def _short(value, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _check_flag(value, argument):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"`{argument}` must be True or False. Received: {argument}={value!r}")
+def _own_conditions(conditions) -> list[Term]:
+    """The model's own copies of the ``conditions`` argument, checked: each
+    model binds its own copy (binding sets the component's index, the term's
+    name and the checked points, which another model with other output names
+    would otherwise overwrite)."""
+    if isinstance(conditions, (Term, str, dict)) or not isinstance(conditions, (list, tuple)):
+        raise ValueError(
+            "`conditions` must be a list (or tuple) of keras_pinn Conditions, e.g. "
+            f"conditions=[kp.DirichletBC(0.0)]; pass [] for none. Received: conditions={_short(conditions)}"
+        )
+    for c in conditions:
+        if not isinstance(c, Term):
+            raise ValueError(f"Each entry of `conditions` must be a keras_pinn Condition. Received: {c!r}")
+    return [copy.copy(c) for c in conditions]
 
 
 def _check_output_names(output_names):

@@ -6,10 +6,10 @@ import keras
 
 from keras_pinn import backend as _backend
 
-__all__ = ["set_floatx"]
+__all__ = ["set_precision"]
 
 
-def set_floatx(dtype: str):
+def set_precision(dtype: str):
     """Sets the precision of everything built afterwards, on every backend.
 
     Keras's ``keras.config.set_floatx`` alone is not enough: layers take
@@ -24,7 +24,7 @@ def set_floatx(dtype: str):
     Example:
 
     ```python
-    kp.set_floatx("float64")
+    kp.set_precision("float64")
     net = keras.Sequential([...])      # float64 weights
     model = kp.PINNModel(net, ...)     # float64 points, residuals, L-BFGS
     ```

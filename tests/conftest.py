@@ -29,9 +29,9 @@ def float64():
     import keras_pinn as kp
 
     previous, policy = keras.config.floatx(), keras.config.dtype_policy()
-    kp.set_floatx("float64")
+    kp.set_precision("float64")
     yield
-    kp.set_floatx(previous)
+    kp.set_precision(previous)
     keras.config.set_dtype_policy(policy)
 
 

@@ -1,5 +1,5 @@
-"""PINNModel: conditions' residuals against hand-derived values, training
-through plain fit, History, evaluate, predict, saving and bad inputs."""
+"""PINNModel: training through plain fit, History, evaluate, predict,
+saving and bad inputs (the conditions' residuals are in test_conditions.py)."""
 
 import warnings
 
@@ -31,44 +31,6 @@ def mlp(domain, width=16, depth=2, outputs=1):
 @keras.saving.register_keras_serializable(package="keras_pinn_tests_model")  # saved by ModelCheckpoint
 def heat_pde(d):
     return d("u", "t") - 0.1 * d("u", "x", "x")
-
-
-def test_condition_residuals_are_exact():
-    t = np.linspace(0.1, 1.9, 5)[:, None]
-    right = np.concatenate([np.ones_like(t), t], axis=1)
-    x = np.linspace(0.1, 0.9, 5)[:, None]
-    initial = np.concatenate([x, np.zeros_like(x)], axis=1)
-    model = kp.PINNModel(
-        analytic_net(),
-        DOMAIN,
-        pde=heat_pde,
-        conditions=[
-            kp.DirichletBC(lambda p: p[:, 1], faces="x_max", name="dir"),
-            kp.NeumannBC(0.0, faces="x_max", name="neu"),
-            kp.InitialCondition(0.0, name="ic"),
-            kp.InitialDerivative(0.0, name="ict"),
-            kp.PeriodicBC("x", derivative_order=1, name="per"),
-            kp.PointData(initial, x[:, 0] ** 2 + 1.0, name="data"),
-        ],
-        n_collocation=8,
-    )
-    r = lambda term, pts: ops.convert_to_numpy(model.residual(pts, term))  # noqa: E731
-    # u(1, t) = 1 against target t
-    np.testing.assert_allclose(r("dir", right), 1 - t, atol=1e-5)
-    # du/dn at x = 1 is u_x = pi cos(pi) t + 2
-    np.testing.assert_allclose(r("neu", right), -np.pi * t + 2, atol=1e-4)
-    # u(x, 0) = x^2; u_t(x, 0) = sin(pi x)
-    np.testing.assert_allclose(r("ic", initial), x**2, atol=1e-6)
-    np.testing.assert_allclose(r("ict", initial), np.sin(np.pi * x), atol=1e-5)
-    # periodic in x over [0, 1]: u(0,t) - u(1,t) = -1; u_x(0,t) - u_x(1,t) = 2 pi t - 2
-    left = right.copy()
-    left[:, 0] = 0.0
-    np.testing.assert_allclose(r("per", left), np.concatenate([-np.ones_like(t), 2 * np.pi * t - 2], axis=1), atol=1e-4)
-    np.testing.assert_allclose(r("data", initial), -np.ones_like(x), atol=1e-6)
-    # heat residual: u_t - 0.1 u_xx = sin(pi x) - 0.1 (-pi^2 sin(pi x) t + 2)
-    pts = np.concatenate([x, np.full_like(x, 0.5)], axis=1)
-    expected = np.sin(np.pi * x) - 0.1 * (-(np.pi**2) * np.sin(np.pi * x) * 0.5 + 2)
-    np.testing.assert_allclose(r("pde", pts), expected, atol=1e-4)
 
 
 def test_training_heat_loss_falls_tenfold():
@@ -219,23 +181,6 @@ def test_bad_model_arguments(kwargs, message):
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         kp.PINNModel(**args)
-
-
-def test_initial_condition_needs_space_time():
-    box = kp.Box([0, 0], [1, 1], names=("x", "y"))
-    with pytest.raises(ValueError, match="SpaceTime"):
-        kp.PINNModel(mlp(box), box, heat_pde, conditions=[kp.InitialCondition(0.0)])
-
-
-def test_condition_argument_errors():
-    with pytest.raises(ValueError, match="weight.*-1"):
-        kp.DirichletBC(0.0, weight=-1)
-    with pytest.raises(ValueError, match="array `value` needs fixed `points`"):
-        kp.DirichletBC(np.zeros(3))
-    with pytest.raises(ValueError, match="derivative_order"):
-        kp.PeriodicBC("x", derivative_order=-1)
-    with pytest.raises(ValueError, match="one target per point"):
-        kp.PINNModel(mlp(DOMAIN), DOMAIN, heat_pde, conditions=[kp.DirichletBC(lambda p: p)])
 
 
 def test_loss_argument_to_compile_is_refused():

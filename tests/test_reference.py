@@ -132,7 +132,7 @@ def test_burgers_reference_grid():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"nu": -1.0}, r"nu must be positive\. Received: nu=-1\.0"),
+        ({"nu": -1.0}, r"`nu` must be a finite number > 0\. Received: nu=-1\.0"),
         ({"nu": 0.0}, r"nu=0\.0"),
         ({"n_quadrature": 0}, r"n_quadrature=0"),
         ({"n_quadrature": 1000}, r"n_quadrature=1000"),
@@ -226,7 +226,7 @@ def test_heat_initial_and_boundary_conditions():
 
 
 def test_heat_validation():
-    with pytest.raises(ValueError, match=r"alpha must be positive\. Received: alpha=-0\.1"):
+    with pytest.raises(ValueError, match=r"`alpha` must be a finite number > 0\. Received: alpha=-0\.1"):
         heat_solution(0.5, 0.1, alpha=-0.1)
     with pytest.raises(ValueError, match=r"n=0"):
         heat_solution(0.5, 0.1, n=0)
@@ -312,7 +312,7 @@ def test_buckley_leverett_initial_time_and_broadcasting():
 
 
 def test_buckley_leverett_validation():
-    with pytest.raises(ValueError, match=r"m must be positive\. Received: m=-2\.0"):
+    with pytest.raises(ValueError, match=r"`m` must be a finite number > 0\. Received: m=-2\.0"):
         buckley_leverett_shock(-2.0)
     with pytest.raises(ValueError, match=r"m=0"):
         buckley_leverett_solution(0.5, 0.5, m=0)

@@ -1,7 +1,8 @@
 """Reliability: bad inputs give clear errors (the rows of docs/errors.md not
-tested elsewhere), StopOnNonFinite stops a poisoned run and restores the
-last finite state, Keras's per-batch logs hold the per-term values, and two
-seeded runs on one backend repeat exactly (docs/determinism.md)."""
+tested elsewhere), Keras's per-batch logs hold the per-term values, two
+seeded runs on one backend repeat exactly (docs/determinism.md), and points
+and sampler state are saved with the model. StopOnNonFinite's tests are in
+test_callbacks.py, the conditions' in test_conditions.py."""
 
 import math
 import warnings
@@ -284,53 +285,7 @@ def test_samples_stay_in_a_box_with_bounds_of_very_different_magnitudes():
         assert points.max() == top, (upper, points.max())
 
 
-# -- StopOnNonFinite ---------------------------------------------------------------
-
-
-class Gate(keras.layers.Layer):
-    """Appends a column ``g = flag`` (a non-trainable weight) to its input."""
-
-    def build(self, input_shape):
-        self.flag = self.add_weight(shape=(), initializer="ones", trainable=False, name="flag")
-
-    def call(self, inputs):
-        return ops.concatenate([inputs, self.flag * ops.ones_like(inputs[:, :1])], axis=1)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (input_shape[-1] + 1,)
-
-
-def gated_model(lr=1e-2):
-    """A PINN whose PDE residual is multiplied by the output ``g``: setting
-    the gate's flag to NaN poisons the ``pde`` term alone."""
-    net = keras.Sequential(
-        [keras.Input((2,)), DomainScaler(DOMAIN), keras.layers.Dense(6, "tanh"), keras.layers.Dense(1), Gate(name="gate")]
-    )
-    m = kp.PINNModel(
-        net,
-        DOMAIN,
-        lambda d: heat_pde(d) * d("g"),
-        conditions=[kp.DirichletBC(0.0, component="u", n_points=8)],
-        output_names=("u", "g"),
-        n_collocation=16,
-        seed=0,
-    )
-    m.compile(optimizer=keras.optimizers.Adam(lr))
-    return m
-
-
-class PoisonAt(keras.callbacks.Callback):
-    """Sets the gate's flag to NaN just before training step ``step``."""
-
-    def __init__(self, step):
-        super().__init__()
-        self.at, self.seen = step, 0
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if self.seen == self.at:
-            # self.model (not a captured reference): on JAX it syncs the trainer's state first.
-            self.model.network.get_layer("gate").flag.assign(float("nan"))
-        self.seen += 1
+# -- per-batch logs ------------------------------------------------------------------
 
 
 class Recorder(keras.callbacks.Callback):
@@ -355,85 +310,6 @@ def assert_weights_equal(actual, expected):
     assert len(actual) == len(expected)
     for a, e in zip(actual, expected):
         np.testing.assert_array_equal(a, e)
-
-
-def test_stop_on_non_finite_names_term_and_restores_last_finite_weights():
-    m = gated_model()
-    poisoned = 4  # epoch 1, batch 1 with 3 steps per epoch
-    stop, rec = StopOnNonFinite(), Recorder()
-    with pytest.warns(RuntimeWarning, match=r"term 'pde' \(log 'pde_loss'\).*at step 4 \(epoch 1, batch 1\)"):
-        history = m.fit(epochs=3, steps_per_epoch=3, verbose=0, callbacks=[PoisonAt(poisoned), rec, stop])
-    # stopped at once: no step ran after the poisoned one
-    assert len(rec.logs) == poisoned + 1
-    assert (stop.step, stop.epoch, stop.batch) == (4, 1, 1)
-    assert stop.term == "pde" and stop.key == "pde_loss" and math.isnan(stop.value)
-    assert [k for k, _ in stop.non_finite] == ["pde_loss", "loss"]  # bc stayed finite
-    # the per-batch logs hold each term (on JAX too): pde went NaN, bc did not
-    assert all(math.isfinite(v) for log in rec.logs[:poisoned] for v in log.values())
-    assert math.isnan(rec.logs[poisoned]["pde_loss"]) and math.isfinite(rec.logs[poisoned]["bc_loss"])
-    assert len(history.history["loss"]) == 2 and math.isnan(history.history["pde_loss"][-1])
-    # step 4's own loss was NaN: the callback put back the weights step 3
-    # started from, the last whose logged loss was finite
-    assert not all(np.isfinite(w).all() for w in rec.after[poisoned])
-    assert stop.restored and stop.restored_from_step == poisoned - 1
-    assert_weights_equal(m.get_weights(), rec.before[poisoned - 1])  # the gate's flag is back to 1 too
-    # the optimizer state is the matching one (3 applied steps), so training resumes
-    assert int(ops.convert_to_numpy(m.optimizer.iterations)) == poisoned - 1
-    assert all(np.isfinite(ops.convert_to_numpy(v)).all() for v in m.optimizer.variables)
-    healthy = StopOnNonFinite()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        resumed = m.fit(epochs=2, steps_per_epoch=1, verbose=0, callbacks=[healthy])
-    assert all(math.isfinite(v) for v in resumed.history["loss"])
-    assert healthy.step is None and healthy.term is None and not healthy.restored
-
-
-def test_stop_at_first_step_has_nothing_finite_to_restore():
-    """A non-finite loss at the first step: the weights training started
-    from are the ones whose loss was not finite; nothing is restored."""
-    m = gated_model()
-    stop, rec = StopOnNonFinite(), Recorder()
-    with pytest.warns(RuntimeWarning, match=r"term 'pde'.*at step 0 .*nothing to restore"):
-        m.fit(epochs=2, steps_per_epoch=2, verbose=0, callbacks=[PoisonAt(0), rec, stop])
-    assert stop.step == 0 and stop.term == "pde" and not stop.restored and stop.restored_from_step is None
-    assert len(rec.logs) == 1
-
-
-def test_stop_without_restoring_leaves_the_failed_weights():
-    m = gated_model()
-    stop, rec = StopOnNonFinite(restore_last_finite=False), Recorder()
-    with pytest.warns(RuntimeWarning, match=r"term 'pde'.*at step 1 .*restore_last_finite=False"):
-        m.fit(epochs=1, steps_per_epoch=4, verbose=0, callbacks=[PoisonAt(1), rec, stop])
-    assert stop.step == 1 and not stop.restored and len(rec.logs) == 2
-    assert_weights_equal(m.get_weights(), rec.after[1])
-    assert not all(np.isfinite(w).all() for w in m.get_weights())
-
-
-class CorruptKernelAfter(keras.callbacks.Callback):
-    """Writes NaN into the first Dense kernel after step ``step``: a finite
-    loss with a non-finite update, as an infinite gradient gives."""
-
-    def __init__(self, step):
-        super().__init__()
-        self.at, self.seen = step, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.seen == self.at:
-            kernel = self.model.network.layers[1].kernel
-            kernel.assign(np.full(kernel.shape, np.nan, "float32"))
-        self.seen += 1
-
-
-def test_non_finite_weights_after_a_finite_loss_stop_too():
-    m = gated_model()
-    stop, rec = StopOnNonFinite(), Recorder()
-    with pytest.warns(RuntimeWarning, match=r"finite but that step's update made variable '.*kernel' non-finite"):
-        m.fit(epochs=1, steps_per_epoch=5, verbose=0, callbacks=[rec, CorruptKernelAfter(2), stop])
-    assert stop.step == 2 and stop.term == "weights" and stop.variable.endswith("kernel")
-    assert len(rec.logs) == 3 and all(math.isfinite(v) for v in rec.logs[2].values())
-    # step 2's loss was finite: the weights it started from come back
-    assert stop.restored_from_step == 2
-    assert_weights_equal(m.get_weights(), rec.after[1])
 
 
 def test_batch_logs_hold_running_means_of_each_term():
@@ -496,65 +372,7 @@ def test_same_seeds_repeat_the_run_exactly():
     assert not np.array_equal(other.get_weights()[0], a.initial[0])
 
 
-# -- non-finite losses that arise from training (#18, items 1 and 2) ------------------
-
-
-def log_parameter_model():
-    """The PDE's coefficient enters under a log and SGD drives it negative
-    in the first step: ``r = heat + log(a) + 5`` with ``a = 1`` has
-    ``d mean(r^2) / da ~ 10``, so a learning rate of 0.5 moves ``a`` to
-    about -4, and step 1's loss is NaN."""
-    m = kp.PINNModel(
-        mlp(), DOMAIN, lambda d: heat_pde(d) + ops.log(d.params["a"]) + 5.0,
-        conditions=[kp.DirichletBC(0.0, n_points=8)], parameters={"a": 1.0}, n_collocation=16, seed=0,
-    )
-    m.compile(optimizer=keras.optimizers.SGD(0.5))
-    return m
-
-
-def test_stop_restores_weights_whose_own_loss_is_finite_log_parameter():
-    m = log_parameter_model()
-    stop, rec = StopOnNonFinite(), Recorder()
-    with pytest.warns(RuntimeWarning, match=r"term 'pde' \(log 'pde_loss'\) became non-finite \(nan\) at step 1 "):
-        m.fit(epochs=3, steps_per_epoch=2, verbose=0, callbacks=[rec, stop])
-    assert (stop.step, stop.term) == (1, "pde") and math.isfinite(rec.logs[0]["loss"])
-    assert float(ops.convert_to_numpy(m.pde_parameters["a"])) == 1.0  # before the step that drove it negative
-    assert stop.restored_from_step == 0
-    assert_weights_equal(m.get_weights(), rec.initial)
-    evaluated = m.evaluate(verbose=0, return_dict=True)
-    assert all(math.isfinite(v) for v in evaluated.values()), evaluated
-
-
-def test_stop_restores_weights_whose_own_loss_is_finite_overflow():
-    """A huge learning rate drives the weights to about 1e37 in one Adam
-    step: finite weights whose fields overflow (u^2 = inf)."""
-    m = kp.PINNModel(mlp(), DOMAIN, heat_pde, conditions=[kp.DirichletBC(1.0, n_points=8)], n_collocation=16, seed=0)
-    m.compile(optimizer=keras.optimizers.Adam(1e37))
-    stop, rec = StopOnNonFinite(), Recorder()
-    with pytest.warns(RuntimeWarning, match=r"became non-finite .* at step 1 "):
-        m.fit(epochs=1, steps_per_epoch=4, verbose=0, callbacks=[rec, stop])
-    assert stop.step == 1 and stop.restored_from_step == 0
-    assert max(np.abs(w).max() for w in rec.after[0]) > 1e30  # the update that overflowed
-    assert_weights_equal(m.get_weights(), rec.initial)
-    evaluated = m.evaluate(verbose=0, return_dict=True)
-    assert all(math.isfinite(v) for v in evaluated.values()), evaluated
-
-
-def test_fit_stops_on_non_finite_loss_by_default_unless_opted_out():
-    m = log_parameter_model()
-    with pytest.warns(RuntimeWarning, match=r"term 'pde' .* at step 1 .*restore_last_finite=False"):
-        history = m.fit(epochs=5, verbose=0)
-    assert len(history.history["loss"]) == 2 and math.isnan(history.history["pde_loss"][-1])
-    m = log_parameter_model()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        history = m.fit(epochs=5, verbose=0, stop_on_non_finite=False)
-    assert len(history.history["loss"]) == 5 and math.isnan(history.history["loss"][-1])
-    # the user's own StopOnNonFinite is used instead of the default one
-    m, stop = log_parameter_model(), StopOnNonFinite()
-    with pytest.warns(RuntimeWarning) as caught:
-        m.fit(epochs=5, verbose=0, callbacks=[stop])
-    assert stop.restored and len([w for w in caught if "StopOnNonFinite" in str(w.message)]) == 1
+# -- non-finite losses in L-BFGS (#18, item 2) -----------------------------------------
 
 
 def test_fit_lbfgs_from_non_finite_weights_warns_naming_the_term():
@@ -565,49 +383,6 @@ def test_fit_lbfgs_from_non_finite_weights_warns_naming_the_term():
     with pytest.warns(RuntimeWarning, match=r"fit_lbfgs: the loss at the starting weights is not finite: term 'pde' \(nan\)"):
         history = m.fit_lbfgs(epochs=1, steps_per_epoch=3, verbose=0)
     assert "not finite" in history.lbfgs["message"] and history.lbfgs["iterations"] == 0
-
-
-# -- systems of equations (#18, item 3) --------------------------------------------------
-
-
-@pytest.mark.parametrize("k", [1, 2, 3])
-def test_systems_of_one_two_and_three_equations(k):
-    """The build-time probe must not take a k-equation residual (N, k) for
-    a broadcast (N, N), whatever k, nor the training step when there are
-    as many points as equations."""
-    net = keras.Sequential([keras.Input((2,)), DomainScaler(DOMAIN), keras.layers.Dense(6, "tanh"), keras.layers.Dense(k)])
-    names = tuple(f"u{i}" for i in range(k)) if k > 1 else ("u",)
-
-    def system(d):
-        return ops.concatenate([d(n, "t") - 0.1 * d(n, "x", "x") for n in names], axis=1)
-
-    for n_collocation in (16, k):
-        m = kp.PINNModel(net, DOMAIN, system, n_collocation=n_collocation, output_names=names, seed=0)
-        assert m._term("pde").n_equations == k
-        r = ops.convert_to_numpy(m.residual(np.array([[0.5, 0.5], [0.2, 1.0], [0.9, 0.1], [0.1, 0.3]])))
-        assert r.shape == (4, k)
-        m.compile(optimizer=keras.optimizers.SGD(1e-3))
-        history = m.fit(epochs=1, verbose=0)
-        assert math.isfinite(history.history["pde_loss"][0])
-    # a broadcast (N,) - (N, 1) is still refused
-    with pytest.raises(ValueError, match=r"broadcast against an \(N, 1\)"):
-        kp.PINNModel(net, DOMAIN, lambda d: d(names[0], "t")[:, 0] - d(names[0], "x", "x"), output_names=names)
-
-
-# -- a condition shared by two models (#18, item 4) ---------------------------------------
-
-
-def test_condition_shared_by_two_models_keeps_each_models_binding():
-    bc = kp.DirichletBC(1.0, component="v", n_points=8)
-    first = kp.PINNModel(two_outputs(), DOMAIN, conditions=[bc], output_names=("u", "v"), seed=0)
-    first.compile()
-    before = first.evaluate(verbose=0, return_dict=True)
-    fields = ops.convert_to_numpy(first.predict(first.point_sets()["bc"]["x"], verbose=0))
-    np.testing.assert_allclose(before["bc_loss"], np.mean((fields[:, 1] - 1.0) ** 2), rtol=1e-5)
-    kp.PINNModel(two_outputs(), DOMAIN, conditions=[bc, kp.DirichletBC(0.0)], output_names=("v", "w"), seed=0)
-    after = first.evaluate(verbose=0, return_dict=True)
-    assert after["bc_loss"] == before["bc_loss"]  # still v, the second output of the first model
-    assert bc.name is None  # the user's object is left as given
 
 
 # -- points and sampler state saved with the model (#18, item 7) ------------------------------
@@ -648,7 +423,7 @@ def test_resumed_resampling_run_is_identical_to_an_uninterrupted_one(tmp_path):
 def test_points_added_by_rar_are_saved(tmp_path):
     m = kp.PINNModel(mlp(6), DOMAIN, HeatResidual(0.1), conditions=[kp.DirichletBC(0.0, n_points=8)], n_collocation=32, seed=0)
     m.compile(optimizer=keras.optimizers.Adam(1e-2))
-    m.fit(epochs=2, verbose=0, callbacks=[kp.adaptive.RAR(n_candidates=200, n_add=24, seed=0)])
+    m.fit(epochs=2, verbose=0, callbacks=[kp.callbacks.RAR(n_candidates=200, n_add=24, seed=0)])
     assert m.point_sets()["pde"]["x"].shape == (80, 2)
     m.save(tmp_path / "rar.keras")
     loaded = keras.models.load_model(tmp_path / "rar.keras")

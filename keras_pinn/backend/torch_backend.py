@@ -99,7 +99,7 @@ def native_activation(fn):
     return fn
 
 
-def fixed_point_dataset(batch, steps):
+def fixed_point_dataset(read, steps):
     """None: Keras's trainer here pulls ``PyDataset`` batches cheaply, so
     ``fit`` keeps feeding the model's points step by step."""
     return None

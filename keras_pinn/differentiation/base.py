@@ -18,6 +18,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from keras_pinn import _validation
+
 __all__ = ["DerivativesBase", "check_points", "resolve_column"]
 
 
@@ -46,20 +48,7 @@ def resolve_column(value: str | int, names: Sequence[str], what: str, argument: 
     resolve_column("v", ("u", "v"), "output", "component")  # 1
     ```
     """
-    n = len(names)
-    if isinstance(value, int) and not isinstance(value, bool):
-        if -n <= value < n:
-            return value % n
-        raise ValueError(
-            f"`{argument}` index out of range: the {what} has {n} "
-            f"column(s) {tuple(names)}. Received: {argument}={value!r}"
-        )
-    if isinstance(value, str) and value in names:
-        return list(names).index(value)
-    raise ValueError(
-        f"Unknown {what} {value!r}: expected one of {tuple(names)} or an "
-        f"integer index. Received: {argument}={value!r}"
-    )
+    return _validation.column(value, names, what, argument)
 
 
 def check_points(x: Any) -> Any:

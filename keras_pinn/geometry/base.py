@@ -32,8 +32,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pinn import _validation
 from keras_pinn._validation import positive_int
-from keras_pinn.domains import SAMPLERS, Box, sample_unit_cube
+from keras_pinn.domains import Box, sample_unit_cube
 
 __all__ = ["Geometry", "as_geometry"]
 
@@ -90,18 +91,6 @@ def safe_norm(v, xp, axis=-1):
     return xp.where(positive, xp.sqrt(xp.where(positive, s, 1.0)), 0.0 * s)
 
 
-def _rng(seed):
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
-
-
-def check_method(method):
-    if method not in SAMPLERS:
-        raise ValueError(f"Unknown sampler: expected one of {SAMPLERS}. Received: method={method!r}")
-    return method
-
-
 def unit_points(m: int, dim: int, method: str, rng) -> np.ndarray:
     """``m`` points of ``[0, 1]^dim`` (``"grid"``: all grid points, about
     ``m``; ``"sobol"``: drawn as the next power of two and truncated, so
@@ -123,24 +112,6 @@ def check_name(name, argument="name"):
             f"Received: {argument}={name!r}"
         )
     return name
-
-
-def check_positive(value, argument):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
-        math.isfinite(value) and value > 0
-    ):
-        raise ValueError(f"`{argument}` must be a finite number > 0. Received: {argument}={value!r}")
-    return float(value)
-
-
-def check_vector(value, dim, argument):
-    try:
-        arr = np.asarray(value, dtype="float64")
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"`{argument}` must be {dim} numbers. Received: {argument}={value!r}") from error
-    if arr.shape != (dim,) or not np.all(np.isfinite(arr)):
-        raise ValueError(f"`{argument}` must be {dim} finite numbers. Received: {argument}={value!r}")
-    return arr
 
 
 def default_names(dim):
@@ -228,7 +199,7 @@ class Geometry(Box):
     def estimate_measure(self, n: int = 200_000, seed=None) -> float:
         """Area or volume estimated from ``n`` uniform points of the bounding box."""
         n = positive_int(n, "n")
-        unit = _rng(seed).random((n, self.dim))
+        unit = _validation.rng(seed).random((n, self.dim))
         points = self.lower + unit * self.extent
         return float(np.mean(self.inside(points)) * np.prod(self.extent))
 
@@ -304,7 +275,7 @@ class Geometry(Box):
     def _interior(self, n, method, rng, extra=0):
         """``(n', dim + extra)`` points: the region's points by rejection from
         its bounding box, then ``extra`` unit columns drawn jointly (time)."""
-        check_method(method)
+        _validation.sampler(method, "method")
         rate = self._interior_unit_hint()
         if method == "grid":
             per_dim = max(2, math.ceil((n / rate) ** (1.0 / (self.dim + extra))))
@@ -361,7 +332,7 @@ class Geometry(Box):
                 names the geometry and the acceptance rate.
         """
         n = positive_int(n, "n")
-        points = self._interior(n, method, _rng(seed))
+        points = self._interior(n, method, _validation.rng(seed))
         return points.astype(keras.config.floatx())
 
     def _boundary_candidates(self, m, method, rng):  # pragma: no cover - abstract
@@ -374,7 +345,7 @@ class Geometry(Box):
 
     def _boundary(self, n, faces, method, rng):
         """``n`` boundary points, outward normals and part labels (float64)."""
-        check_method(method)
+        _validation.sampler(method, "method")
         faces = self._faces_list(faces)
         for face in faces or ():
             self._face(face)
@@ -426,7 +397,7 @@ class Geometry(Box):
             return_normals: also return the ``(n, d)`` outward unit normals.
         """
         n = positive_int(n, "n")
-        points, normals, _ = self._boundary(n, faces, method, _rng(seed))
+        points, normals, _ = self._boundary(n, faces, method, _validation.rng(seed))
         floatx = keras.config.floatx()
         if return_normals:
             return points.astype(floatx), normals.astype(floatx)
@@ -482,7 +453,9 @@ class Geometry(Box):
         return Difference(self, other)
 
     @property
-    def _space_time_class(self):
+    def space_time_class(self) -> type:
+        """The class of this region times a time interval:
+        ``kp.SpaceTime(region, t0, t1)`` builds a :class:`GeometryXTime`."""
         from keras_pinn.geometry.spacetime import GeometryXTime
 
         return GeometryXTime

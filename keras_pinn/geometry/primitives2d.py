@@ -8,10 +8,9 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
+from keras_pinn import _validation
 from keras_pinn.geometry.base import (
     Primitive,
-    check_positive,
-    check_vector,
     piecewise_index,
     safe_norm,
 )
@@ -45,8 +44,8 @@ class Disk(Primitive):
     _dim = 2
 
     def __init__(self, center: Sequence[float], radius: float, names=None, name: str = "disk"):
-        self.center = check_vector(center, self._dim, "center")
-        self.radius = check_positive(radius, "radius")
+        self.center = _validation.vector(center, self._dim, "center")
+        self.radius = _validation.positive(radius, "radius")
         self._init_geometry(self.center - self.radius, self.center + self.radius, names, name)
 
     @property
@@ -94,8 +93,8 @@ class Ellipse(Primitive):
     exact_distance = False
 
     def __init__(self, center: Sequence[float], semi_axes: Sequence[float], names=None, name: str = "ellipse"):
-        self.center = check_vector(center, 2, "center")
-        axes = check_vector(semi_axes, 2, "semi_axes")
+        self.center = _validation.vector(center, 2, "center")
+        axes = _validation.vector(semi_axes, 2, "semi_axes")
         if np.any(axes <= 0):
             raise ValueError(f"`semi_axes` must both be > 0. Received: semi_axes={list(semi_axes)!r}")
         self.semi_axes = axes
@@ -144,8 +143,8 @@ class _AxisBox(Primitive):
     _dim = 2
 
     def __init__(self, lower: Sequence[float], upper: Sequence[float], names=None, name: str | None = None):
-        lo = check_vector(lower, self._dim, "lower")
-        hi = check_vector(upper, self._dim, "upper")
+        lo = _validation.vector(lower, self._dim, "lower")
+        hi = _validation.vector(upper, self._dim, "upper")
         if np.any(lo >= hi):
             raise ValueError(
                 f"Each lower bound must be strictly below its upper bound. Received: lower={lo.tolist()}, upper={hi.tolist()}"
@@ -234,13 +233,13 @@ class RoundedRectangle(Primitive):
     """
 
     def __init__(self, lower, upper, radius: float, names=None, name: str = "rounded_rectangle"):
-        lo = check_vector(lower, 2, "lower")
-        hi = check_vector(upper, 2, "upper")
+        lo = _validation.vector(lower, 2, "lower")
+        hi = _validation.vector(upper, 2, "upper")
         if np.any(lo >= hi):
             raise ValueError(
                 f"Each lower bound must be strictly below its upper bound. Received: lower={lo.tolist()}, upper={hi.tolist()}"
             )
-        self.radius = check_positive(radius, "radius")
+        self.radius = _validation.positive(radius, "radius")
         if self.radius > np.min(hi - lo) / 2:
             raise ValueError(
                 f"`radius` must be at most half the shorter side ({np.min(hi - lo) / 2:g}). Received: radius={radius!r}"

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from keras_pinn.geometry.base import Primitive, check_positive, check_vector, piecewise_index, safe_norm
+from keras_pinn import _validation
+from keras_pinn.geometry.base import Primitive, piecewise_index, safe_norm
 from keras_pinn.geometry.primitives2d import Disk, _AxisBox
 
 __all__ = ["Ball", "Cuboid", "Cylinder"]
@@ -76,9 +77,9 @@ class Cylinder(Primitive):
     _part_suffixes = ("side", "bottom", "top")
 
     def __init__(self, center, radius: float, height: float, axis: int = 2, names=None, name: str = "cylinder"):
-        self.center = check_vector(center, 3, "center")
-        self.radius = check_positive(radius, "radius")
-        self.height = check_positive(height, "height")
+        self.center = _validation.vector(center, 3, "center")
+        self.radius = _validation.positive(radius, "radius")
+        self.height = _validation.positive(height, "height")
         if isinstance(axis, bool) or axis not in (0, 1, 2):
             raise ValueError(f"`axis` must be 0, 1 or 2. Received: axis={axis!r}")
         self.axis = int(axis)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from keras_pinn import _validation
 from keras_pinn._validation import positive_int
 from keras_pinn.domains import SpaceTime
-from keras_pinn.geometry.base import Geometry, _rng, check_method, unit_points
+from keras_pinn.geometry.base import Geometry, unit_points
 
 __all__ = ["GeometryXTime"]
 
@@ -63,7 +64,7 @@ class GeometryXTime(SpaceTime):
         """``n`` points inside the geometry, times drawn jointly with the
         space coordinates (LHS and Sobol strata span space and time)."""
         n = positive_int(n, "n")
-        points = self.space._interior(n, method, _rng(seed), extra=1)
+        points = self.space._interior(n, method, _validation.rng(seed), extra=1)
         points[:, -1] = self._times(points[:, -1])
         return points.astype(keras.config.floatx())
 
@@ -71,8 +72,8 @@ class GeometryXTime(SpaceTime):
         """``n`` points on the geometry's boundary (or the selected parts)
         times ``[t0, t1]``, with outward normals (zero time component)."""
         n = positive_int(n, "n")
-        check_method(method)
-        rng = _rng(seed)
+        _validation.sampler(method, "method")
+        rng = _validation.rng(seed)
         space, normals, _ = self.space._boundary(n, faces, method, rng)
         k = space.shape[0]
         t = unit_points(k, 1, method, rng)[:, 0]

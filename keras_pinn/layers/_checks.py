@@ -3,27 +3,14 @@
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import keras
 from keras import ops
 
+from keras_pinn._validation import flag as boolean
+from keras_pinn._validation import positive as positive_float
 from keras_pinn._validation import positive_int, seed
 
 __all__ = ["activation", "boolean", "input_dim", "positive_float", "positive_int", "seed", "value"]
-
-
-def positive_float(value, argument: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and float(value) > 0):
-        raise ValueError(f"`{argument}` must be a finite number > 0. Received: {argument}={value!r}")
-    return float(value)
-
-
-def boolean(value, argument: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"`{argument}` must be True or False. Received: {argument}={value!r}")
-    return value
 
 
 def activation(value):

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_pinn._validation import float_vector
+from keras_pinn._validation import bounds
 from keras_pinn.differentiation import taylor as _taylor
 
 __all__ = ["DomainScaler"]
@@ -68,20 +68,7 @@ class DomainScaler(keras.layers.Layer):
             lower, upper = domain.lower, domain.upper
         if upper is None:
             raise ValueError("`upper` is required when `lower` is not a domain. Received: upper=None")
-        lo = float_vector(lower, "lower")
-        hi = float_vector(upper, "upper")
-        if lo.ndim != 1 or lo.shape != hi.shape:
-            raise ValueError(
-                "`lower` and `upper` must be 1-D and of equal length. "
-                f"Received: lower={lo.tolist()}, upper={hi.tolist()}"
-            )
-        if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-            raise ValueError(f"Bounds must be finite. Received: lower={lo.tolist()}, upper={hi.tolist()}")
-        if np.any(lo >= hi):
-            raise ValueError(
-                "Each lower bound must be strictly below its upper bound. "
-                f"Received: lower={lo.tolist()}, upper={hi.tolist()}"
-            )
+        lo, hi = bounds(lower, upper)
         dtype = self.compute_dtype if "float" in str(self.compute_dtype) else "float32"
         with np.errstate(over="ignore", invalid="ignore"):
             scaled = [np.asarray(v, dtype=dtype) for v in (lo, hi, 2 * (hi - lo))]

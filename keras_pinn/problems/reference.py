@@ -18,10 +18,11 @@ ground truths that trained networks are scored against.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 from numpy.polynomial.hermite import hermgauss
+
+from keras_pinn import _validation
 
 __all__ = [
     "buckley_leverett_flux",
@@ -52,37 +53,6 @@ _CHUNK = 8192
 # --------------------------------------------------------------------------
 # Argument validation
 # --------------------------------------------------------------------------
-
-
-def _real(value, name: str) -> float:
-    """A finite real scalar, else ``ValueError`` naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a finite real number. Received: {name}={value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number. Received: {name}={value!r}")
-    return value
-
-
-def _positive(value, name: str) -> float:
-    """A finite, strictly positive real scalar."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(float(value))
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be positive. Received: {name}={value!r}")
-    return float(value)
-
-
-def _positive_int(value, name: str, maximum: int | None = None) -> int:
-    """A strictly positive integer, at most ``maximum`` when given."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be at most {maximum}. Received: {name}={value!r}")
-    return int(value)
 
 
 def _array(value, name: str) -> np.ndarray:
@@ -186,8 +156,8 @@ def burgers_solution(
         Cole, J. D. (1951). On a quasi-linear parabolic equation occurring in
         aerodynamics. Quarterly of Applied Mathematics 9(3), 225-236.
     """
-    nu = _positive(nu, "nu")
-    n_quadrature = _positive_int(n_quadrature, "n_quadrature", _MAX_HERMITE_NODES)
+    nu = _validation.positive(nu, "nu")
+    n_quadrature = _validation.positive_int(n_quadrature, "n_quadrature", maximum=_MAX_HERMITE_NODES)
     x = _array(x, "x")
     t = _non_negative_array(t, "t")
     x, t = _broadcast(x, t, ("x", "t"))
@@ -242,9 +212,9 @@ def burgers_reference_grid(
         378, 686-707.
     """
     for name, value in (("nx", nx), ("nt", nt)):
-        if _positive_int(value, name) < 2:
-            raise ValueError(f"{name} must be at least 2. Received: {name}={value!r}")
-    nu = _positive(nu, "nu")
+        if _validation.positive_int(value, name) < 2:
+            raise ValueError(f"`{name}` must be at least 2. Received: {name}={value!r}")
+    nu = _validation.positive(nu, "nu")
     x = np.linspace(-1.0, 1.0, nx)
     t = np.linspace(0.0, 1.0, nt)
     u = burgers_solution(x[None, :], t[:, None], nu=nu)
@@ -280,8 +250,8 @@ def helmholtz_solution(x, y, a1: float = 1.0, a2: float = 4.0) -> np.ndarray:
         Bischof, R., Kraus, M. (2021). Multi-Objective Loss Balancing for
         Physics-Informed Deep Learning. arXiv:2110.09813.
     """
-    a1 = _real(a1, "a1")
-    a2 = _real(a2, "a2")
+    a1 = _validation.finite(a1, "a1")
+    a2 = _validation.finite(a2, "a2")
     x, y = _broadcast(_array(x, "x"), _array(y, "y"), ("x", "y"))
     return np.sin(a1 * np.pi * x) * np.sin(a2 * np.pi * y)
 
@@ -309,9 +279,9 @@ def helmholtz_source(x, y, k: float = 1.0, a1: float = 1.0, a2: float = 4.0) -> 
         Bischof, R., Kraus, M. (2021). Multi-Objective Loss Balancing for
         Physics-Informed Deep Learning. arXiv:2110.09813.
     """
-    k = _real(k, "k")
-    a1 = _real(a1, "a1")
-    a2 = _real(a2, "a2")
+    k = _validation.finite(k, "k")
+    a1 = _validation.finite(a1, "a1")
+    a2 = _validation.finite(a2, "a2")
     factor = k**2 - (a1 * np.pi) ** 2 - (a2 * np.pi) ** 2
     return factor * helmholtz_solution(x, y, a1=a1, a2=a2)
 
@@ -355,9 +325,9 @@ def heat_solution(
         Evans, L. C. (2010). Partial Differential Equations, 2nd ed., §2.3.
         American Mathematical Society.
     """
-    alpha = _positive(alpha, "alpha")
-    n = _positive_int(n, "n")
-    length = _positive(length, "length")
+    alpha = _validation.positive(alpha, "alpha")
+    n = _validation.positive_int(n, "n")
+    length = _validation.positive(length, "length")
     x, t = _broadcast(_array(x, "x"), _non_negative_array(t, "t"), ("x", "t"))
     wave = n * np.pi / length
     return np.exp(-alpha * wave**2 * t) * np.sin(wave * x)
@@ -390,7 +360,7 @@ def buckley_leverett_flux(s, m: float = 2.0) -> np.ndarray:
         machine learning for nonlinear two-phase transport in porous media.
         Journal of Machine Learning for Modeling and Computing 1(1), 19-37.
     """
-    m = _positive(m, "m")
+    m = _validation.positive(m, "m")
     s = _saturation(s)
     return s**2 / (s**2 + (1.0 - s) ** 2 / m)
 
@@ -416,7 +386,7 @@ def buckley_leverett_flux_derivative(s, m: float = 2.0) -> np.ndarray:
         Buckley, S. E., Leverett, M. C. (1942). Mechanism of fluid
         displacement in sands. Transactions of the AIME 146(1), 107-116.
     """
-    m = _positive(m, "m")
+    m = _validation.positive(m, "m")
     s = _saturation(s)
     return _flux_derivative(s, m)
 
@@ -461,7 +431,7 @@ def buckley_leverett_shock(m: float = 2.0) -> tuple[float, float]:
         Buckley, S. E., Leverett, M. C. (1942). Mechanism of fluid
         displacement in sands. Transactions of the AIME 146(1), 107-116.
     """
-    m = _positive(m, "m")
+    m = _validation.positive(m, "m")
     s_shock = math.sqrt(1.0 / (1.0 + m))
     speed = 0.5 * (1.0 + math.sqrt(1.0 + m))
 
@@ -525,7 +495,7 @@ def buckley_leverett_solution(x, t, m: float = 2.0) -> np.ndarray:
         LeVeque, R. J. (2002). Finite Volume Methods for Hyperbolic Problems,
         §16.1. Cambridge University Press.
     """
-    m = _positive(m, "m")
+    m = _validation.positive(m, "m")
     x, t = _broadcast(_non_negative_array(x, "x"), _non_negative_array(t, "t"), ("x", "t"))
     s_shock, speed = buckley_leverett_shock(m)
 
@@ -570,7 +540,7 @@ def buckley_leverett_hull_flux(s, m: float = 2.0) -> np.ndarray:
         hyperbolic Buckley-Leverett problem with a non-convex flux function.
         arXiv:2112.14826.
     """
-    m = _positive(m, "m")
+    m = _validation.positive(m, "m")
     s = _saturation(s)
     s_shock, speed = buckley_leverett_shock(m)
     return np.where(s < s_shock, speed * s, s**2 / (s**2 + (1.0 - s) ** 2 / m))
@@ -580,7 +550,7 @@ def buckley_leverett_hull_flux_derivative(s, m: float = 2.0) -> np.ndarray:
     """Derivative of :func:`buckley_leverett_hull_flux`: the shock speed
     ``sigma`` below ``s*``, ``f'(S)`` from ``s*`` on (continuous at ``s*``,
     where the tangent touches ``f``)."""
-    m = _positive(m, "m")
+    m = _validation.positive(m, "m")
     s = _saturation(s)
     s_shock, speed = buckley_leverett_shock(m)
     return np.where(s < s_shock, speed, _flux_derivative(s, m))
@@ -612,10 +582,10 @@ def buckley_leverett_viscous(
     Returns:
         float64 array of ``S(x, t)`` with the broadcast shape.
     """
-    m = _positive(m, "m")
-    length = _positive(length, "length")
-    cells = _positive_int(cells, "cells")
-    eps = _real(diffusion, "diffusion")
+    m = _validation.positive(m, "m")
+    length = _validation.positive(length, "length")
+    cells = _validation.positive_int(cells, "cells")
+    eps = _validation.finite(diffusion, "diffusion")
     if eps < 0:
         raise ValueError(f"diffusion must be >= 0. Received: diffusion={diffusion!r}")
     x, t = _broadcast(_non_negative_array(x, "x"), _non_negative_array(t, "t"), ("x", "t"))

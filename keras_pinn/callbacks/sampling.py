@@ -21,7 +21,7 @@ new shape (some seconds for a PINN); TensorFlow and PyTorch need nothing.
 Example:
 
 ```python
-rar = kp.adaptive.RAR(every=10, n_candidates=10_000, n_add=100, seed=0)
+rar = kp.callbacks.RAR(every=10, n_candidates=10_000, n_add=100, seed=0)
 model.fit(epochs=100, steps_per_epoch=100, callbacks=[rar])
 rar.events  # [(epoch, n_points), ...]
 ```
@@ -29,17 +29,14 @@ rar.events  # [(epoch, n_points), ...]
 
 from __future__ import annotations
 
-import math
-
 import keras
 import numpy as np
 from keras import ops
 
+from keras_pinn import _validation
 from keras_pinn._validation import non_negative as _non_negative
 from keras_pinn._validation import positive_int as _positive_int
-from keras_pinn._validation import seed as _check_seed
 from keras_pinn.conditions import Residual
-from keras_pinn.domains import SAMPLERS
 
 __all__ = ["RAD", "RAR", "residual_magnitude"]
 
@@ -69,10 +66,6 @@ def residual_magnitude(model, points, term: str = "pde", chunk_size: int = 4096)
 class _Adaptive(keras.callbacks.Callback):
     """Shared set-up: arguments, checks against the model, logging."""
 
-    #: Tells ``PINNModel.fit`` that this callback changes the points, so it
-    #: feeds them step by step.
-    changes_points = True
-
     def __init__(self, every, n_candidates, term, sampler, seed, chunk_size):
         super().__init__()
         self.every = _positive_int(every, "every")
@@ -80,11 +73,8 @@ class _Adaptive(keras.callbacks.Callback):
         if not isinstance(term, str):
             raise ValueError(f"`term` must be the name of a Residual term. Received: term={term!r}")
         self.term = term
-        if sampler not in SAMPLERS:
-            raise ValueError(f"Unknown sampler: expected one of {SAMPLERS}. Received: sampler={sampler!r}")
-        self.sampler = sampler
-        _check_seed(seed)
-        self.seed = seed
+        self.sampler = _validation.sampler(sampler)
+        self.seed = _validation.seed(seed)
         self.chunk_size = _positive_int(chunk_size, "chunk_size")
         self.rng = np.random.default_rng(seed)
         #: ``[(epoch, n_points)]``: the epoch after which the points changed
@@ -204,13 +194,7 @@ class RAR(_Adaptive):
                 f"`n_add` must be at most `n_candidates` ({self.n_candidates}). Received: n_add={n_add!r}"
             )
         self.max_points = None if max_points is None else _positive_int(max_points, "max_points")
-        if tolerance is not None:
-            if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.number)) or not (
-                math.isfinite(tolerance) and tolerance >= 0
-            ):
-                raise ValueError(f"`tolerance` must be a finite number >= 0 or None. Received: tolerance={tolerance!r}")
-            tolerance = float(tolerance)
-        self.tolerance = tolerance
+        self.tolerance = None if tolerance is None else _validation.non_negative(tolerance, "tolerance")
         self.last_added = None
         self.last_mean_residual = None
 

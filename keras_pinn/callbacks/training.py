@@ -8,6 +8,8 @@ import warnings
 import keras
 import numpy as np
 
+from keras_pinn import _validation
+
 __all__ = ["StopOnNonFinite"]
 
 
@@ -112,12 +114,7 @@ class StopOnNonFinite(keras.callbacks.Callback):
 
     def __init__(self, restore_last_finite: bool = True):
         super().__init__()
-        if not isinstance(restore_last_finite, (bool, np.bool_)):
-            raise ValueError(
-                "`restore_last_finite` must be True or False. "
-                f"Received: restore_last_finite={restore_last_finite!r}"
-            )
-        self.restore_last_finite = bool(restore_last_finite)
+        self.restore_last_finite = _validation.flag(restore_last_finite, "restore_last_finite")
         self._reset()
 
     def _reset(self):
