@@ -187,7 +187,7 @@ def main(argv=None):
         variant=f"{args.network}, layout={result['layout']}, jit_compile={result['jit_compile']}, "
         f"steps_per_execution={result['steps_per_execution']}, derivatives={'taylor' if result['taylor'] else 'autodiff'}",
         loop="model.fit",
-        derivative_mode="taylor (keras_pinn.taylor)" if result["taylor"] else kp.backend.DERIVATIVE_MODE,
+        derivative_mode="taylor (keras_pinn.differentiation.taylor)" if result["taylor"] else kp.backend.DERIVATIVE_MODE,
         versions=versions(), torch_threads=threads,
     )
     common.report(result, args.json)

@@ -5,7 +5,7 @@ Times one evaluation of ``mean((d^k u / dx^k)^2)`` and its gradient with
 respect to the weights (what a training step differentiates), for orders
 1, 2 and 4, through ``kp.derivatives(net, x, method=...)`` with
 ``method="autodiff"`` (the backend's nested automatic differentiation) and
-``method="taylor"`` (keras_pinn.taylor), compiled as keras-pinn compiles a
+``method="taylor"`` (keras_pinn.differentiation.taylor), compiled as keras-pinn compiles a
 training step (``keras_pinn.backend.value_and_grad``: jax.jit on JAX,
 tf.function with XLA on TensorFlow, eager on PyTorch; on PyTorch Taylor mode
 is also timed under ``torch.compile``, which autodiff's double backward

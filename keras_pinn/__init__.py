@@ -10,19 +10,19 @@ from keras_pinn._preflight import check_backend_installed as _check_backend_inst
 _check_backend_installed()
 
 # Every submodule the docs use as an attribute (kp.problems.heat(), kp.lbfgs,
-# kp.taylor). Importing them also registers every serializable class and
+# kp.differentiation.taylor). Importing them also registers every serializable class and
 # function of the package, so a saved model loads after `import keras_pinn`.
 from keras_pinn import (  # noqa: E402
     activations,
     adaptive,
     balancing,
     callbacks,
+    differentiation,
     geometry,
     layers,
     lbfgs,
     problems,
     recipe,
-    taylor,
     weighting,
 )
 from keras_pinn.conditions import (  # noqa: E402
@@ -36,9 +36,8 @@ from keras_pinn.conditions import (  # noqa: E402
     Residual,
     RobinBC,
 )
-from keras_pinn.diff import Derivatives, derivatives  # noqa: E402
+from keras_pinn.differentiation import Derivatives, GridDerivatives, derivatives  # noqa: E402
 from keras_pinn.domains import Box, Interval, SpaceTime  # noqa: E402
-from keras_pinn.finite_difference import GridDerivatives  # noqa: E402
 from keras_pinn.geometry import (  # noqa: E402
     Ball,
     Cuboid,
@@ -91,12 +90,12 @@ __all__ = [
     "balancing",
     "callbacks",
     "derivatives",
+    "differentiation",
     "geometry",
     "layers",
     "lbfgs",
     "problems",
     "recipe",
     "set_floatx",
-    "taylor",
     "weighting",
 ]

@@ -14,7 +14,7 @@ Which activations work where:
 * ``keras.layers.Dense`` and ``keras.layers.Activation`` resolve a *string*
   only among Keras's own activations (Keras 3 has no public hook to add a
   name), so pass the function: ``keras.layers.Dense(20, activation=kp.activations.sin)``.
-* Taylor mode (:mod:`keras_pinn.taylor`) pushes derivatives in closed form
+* Taylor mode (:mod:`keras_pinn.differentiation.taylor`) pushes derivatives in closed form
   through ``tanh``, ``sigmoid``, ``softplus``, ``sin`` and ``linear``: the
   Keras activations of those names (or their ``keras.ops`` functions) and
   :func:`sin` (or ``keras.ops.sin``). Any other activation works with
@@ -42,6 +42,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pinn.differentiation import taylor as _taylor
+
 __all__ = ["EXTRA_ACTIVATIONS", "check", "get", "sin"]
 
 
@@ -64,6 +66,15 @@ def sin(x: Any) -> Any:
     ```
     """
     return ops.sin(x)
+
+
+def _sin_derivatives(a: Any, z: Any, order: int) -> list:
+    """``sin``'s derivatives 1..order at ``z`` (``a = sin(z)``), for Taylor mode."""
+    c = ops.cos(z)
+    return [c, -a, -c, a][:order]
+
+
+_taylor.register_activation_rule(sin, _sin_derivatives)
 
 
 #: Activation names keras-pinn adds to Keras's own, for :func:`get`.

@@ -20,6 +20,7 @@ from keras import ops
 
 from keras_pinn import _saving
 from keras_pinn._validation import positive_int
+from keras_pinn.differentiation import resolve_column
 from keras_pinn.domains import SAMPLERS, Box, SpaceTime
 
 __all__ = [
@@ -108,9 +109,7 @@ class Condition:
     # -- set-up -----------------------------------------------------------
     def bind(self, domain: Box, output_names: Sequence[str]):
         """Validates the condition against the model's domain and outputs."""
-        from keras_pinn.diff import _resolve
-
-        self._component = _resolve(self.component, tuple(output_names), "output", "component")
+        self._component = resolve_column(self.component, tuple(output_names), "output", "component")
         if self.points is not None:
             self.points = domain.check_points(self.points, f"{type(self).__name__}.points").astype("float64")
 

@@ -25,6 +25,7 @@ import dataclasses
 import math
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -224,7 +225,7 @@ class LBFGS:
         self.x = x0
         self.evaluations = 0
         self.iterations = 0
-        self._aux = {}
+        self._aux: dict[int, Any] = {}  # aux outputs by id of the gradient they came with
         self.loss, self.grad = self._evaluate(x0)
         self.aux = self._aux.pop(id(self.grad))
         self._history: list[tuple] = []  # (s, y, rho)

@@ -15,12 +15,12 @@ from keras_pinn import _saving
 from keras_pinn import backend as _backend
 from keras_pinn import balancing as _balancing
 from keras_pinn import distribution as _distribution
-from keras_pinn import taylor as _taylor
 from keras_pinn import weighting as _weighting
 from keras_pinn._validation import positive_int as _positive
 from keras_pinn._validation import seed as _check_seed
 from keras_pinn.conditions import Condition, Residual, check_residual
-from keras_pinn.diff import Derivatives
+from keras_pinn.differentiation import Derivatives, GridDerivatives, infer_grid, resolve_method
+from keras_pinn.differentiation import taylor as _taylor
 from keras_pinn.domains import SAMPLERS, Box
 
 __all__ = ["DERIVATIVE_METHODS", "PREDICT_BATCH", "PINNModel"]
@@ -113,7 +113,7 @@ class PINNModel(keras.Model):
             where the network supports it, ``"autodiff"`` otherwise. ``"autodiff"``: exact derivatives by
             the backend's automatic differentiation (nested). ``"taylor"``:
             exact derivatives pushed forward through the network in closed
-            form (:mod:`keras_pinn.taylor`; a network of ``kp.layers.MLP``,
+            form (:mod:`keras_pinn.differentiation.taylor`; a network of ``kp.layers.MLP``,
             ``Dense``, ``Activation`` and ``DomainScaler`` layers with
             tanh, sigmoid, softplus, sin or linear activations, and no
             ``output_transform``). ``"finite_difference"``: central
@@ -321,7 +321,11 @@ class PINNModel(keras.Model):
                 f"`output_names` must name the network's {m} outputs. Received: output_names={self.output_names!r}"
             )
         self._network_adds_losses = bool(self.network.losses)
-        self._taylor = self._resolve_taylor()
+        self._resolved_method = resolve_method(
+            self.network, self.derivative_method, output_transform=self.output_transform,
+            adds_losses=self._network_adds_losses, method_argument="derivative_method",
+        )
+        self._taylor = self._resolved_method == "taylor"
         for term in self.terms:
             term.bind(self.domain, self.output_names)
         self.resample_points(first=True)
@@ -331,26 +335,10 @@ class PINNModel(keras.Model):
     @property
     def resolved_derivative_method(self) -> str:
         """The derivative method in use: ``derivative_method``, with
-        ``"auto"`` resolved to ``"taylor"`` or ``"autodiff"``."""
-        if self.derivative_method == "finite_difference":
-            return "finite_difference"
-        return "taylor" if self._taylor else "autodiff"
-
-    def _resolve_taylor(self) -> bool:
-        """Whether input derivatives use Taylor mode (keras_pinn.taylor):
-        ``derivative_method="taylor"``, or ``"auto"`` where the network
-        supports it."""
-        method = self.derivative_method
-        if method in ("autodiff", "finite_difference"):
-            return False
-        supported = self.output_transform is None and not self._network_adds_losses and _taylor.supports(self.network)
-        if method == "taylor" and not supported:
-            raise ValueError(
-                f"derivative_method='taylor' needs a network Taylor mode can push derivatives through "
-                f"({_taylor.SUPPORTED}) and no `output_transform`. Received: network={self.network.name!r}"
-                + (", with an output_transform" if self.output_transform is not None else "")
-            )
-        return supported
+        ``"auto"`` resolved to ``"taylor"`` or ``"autodiff"`` by
+        :func:`keras_pinn.differentiation.resolve_method` (as
+        :class:`~keras_pinn.Derivatives` resolves its ``method``)."""
+        return self._resolved_method
 
     def _probe_pde(self):
         """Evaluates the residual once on a few points: checks its shape
@@ -510,8 +498,6 @@ class PINNModel(keras.Model):
         finite-difference counterpart, see ``derivative_method``)."""
         names = {"input_names": self.domain.names, "output_names": self.output_names, "params": self.pde_parameters}
         if self.derivative_method == "finite_difference":
-            from keras_pinn.finite_difference import GridDerivatives
-
             fields = lambda z: self._fields(z, training=training)  # noqa: E731
             return GridDerivatives(fields, x, **names, **self._collocation_grid(x))
         if self._taylor:
@@ -525,8 +511,6 @@ class PINNModel(keras.Model):
         and checked once on the NumPy side: inside a compiled train step the
         points are symbolic and GridDerivatives cannot infer them. Points of
         another (static) size are left to GridDerivatives to infer."""
-        from keras_pinn.finite_difference import infer_grid
-
         if not self._points or "pde" not in self._points:
             return {}
         points = self._points["pde"]["x"]

@@ -8,7 +8,7 @@ import pytest
 from keras import ops
 
 import keras_pinn as kp
-from keras_pinn import taylor
+from keras_pinn.differentiation import taylor
 from tests._backend_utils import compiled_variants
 
 RNG = np.random.default_rng(5)

@@ -205,7 +205,7 @@ def test_mlp_activation_sin_trains_with_taylor_mode(tmp_path):
 )
 def test_dense_activations_taylor_mode_covers(activation):
     net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4, activation=activation), keras.layers.Dense(1)])
-    assert kp.taylor.supports(net)
+    assert kp.differentiation.taylor.supports(net)
 
 
 # -- 3. submodules as attributes; 18.8: everything loads after `import keras_pinn` ---
@@ -224,7 +224,7 @@ def test_submodules_and_registry_after_import_keras_pinn_alone(tmp_path):
             import keras, numpy as np
             import keras_pinn as kp
             assert callable(kp.problems.heat) and callable(kp.lbfgs.fit_lbfgs)
-            assert kp.problems.HeatResidual and kp.taylor.supports and kp.activations.sin
+            assert kp.problems.HeatResidual and kp.differentiation.taylor.supports and kp.activations.sin
             model = keras.saving.load_model("heat.keras")
             assert type(model.pde).__name__ == "HeatResidual"
             np.testing.assert_allclose(model.predict(np.load("pts.npy"), verbose=0), np.load("u.npy"),

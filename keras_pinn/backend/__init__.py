@@ -16,11 +16,20 @@ Derivative mode per backend (see ``docs/derivatives.md``):
   (``tf.autodiff.ForwardAccumulator`` under XLA compiled for minutes);
 * PyTorch: reverse mode (``torch.autograd.grad`` with ``create_graph=True``),
   which measured several times faster than ``torch.func.jvp``.
+
+All three compute the same quantity, ``D_j u_i = sum_k du_i/dx_kj`` (the
+derivative of each output row when every point moves together along input
+column ``j``): the pointwise derivative for networks that treat each point on
+its own, and for a network that mixes points (a GridConv, which reports it
+through :func:`note_point_mixing`) what reverse mode gets by two passes
+(``_common.ReverseModeCache``).
 """
 
 import importlib
 
 import keras
+
+from keras_pinn.backend._common import note_point_mixing
 
 _MODULES = {"jax": "jax_backend", "tensorflow": "tensorflow_backend", "torch": "torch_backend"}
 
@@ -54,6 +63,6 @@ fixed_point_dataset = _impl.fixed_point_dataset
 DEFAULT_JIT_COMPILE = _impl.DEFAULT_JIT_COMPILE
 
 __all__ = [
-    "BACKEND", "DEFAULT_JIT_COMPILE", "DERIVATIVE_MODE", "InputDerivatives", "MAX_STEPS_PER_EXECUTION", "enable_float64", "enable_grad",
-    "fixed_point_dataset", "native_activation", "value_and_grad",
+    "BACKEND", "DEFAULT_JIT_COMPILE", "DERIVATIVE_MODE", "InputDerivatives", "MAX_STEPS_PER_EXECUTION",
+    "enable_float64", "enable_grad", "fixed_point_dataset", "native_activation", "note_point_mixing", "value_and_grad",
 ]

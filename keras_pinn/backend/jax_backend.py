@@ -11,12 +11,18 @@ levels the residual does not use, and the derivatives the residual does use
 share one forward and one backward pass, as in hand-written JAX (asking for
 ``u_x`` before ``u_xx``, or ``u`` apart from its derivatives, otherwise
 costs extra passes).
+
+A jvp along ``e_j`` on every row is by itself the derivative all engines
+compute, ``D_j u_i = sum_k du_i/dx_kj`` (see ``_common.ReverseModeCache``),
+whether or not the network mixes points.
 """
 
 import contextlib
 
 import jax
 import jax.numpy as jnp
+
+from keras_pinn.backend._common import watch_point_mixing
 
 DERIVATIVE_MODE = "forward (nested jax.jvp)"
 MAX_STEPS_PER_EXECUTION = None
@@ -36,7 +42,9 @@ class InputDerivatives:
         self._fn = fn
         self._n_inputs = x.shape[-1]
         self._fns = {(): fn}
-        self.outputs = fn(x)  # under jit, unused when a tower gives u (XLA drops it)
+        with watch_point_mixing() as mixing:
+            self.outputs = fn(x)  # under jit, unused when a tower gives u (XLA drops it)
+        self.mixes_points = mixing.mixed  # informative here: forward mode needs no other path
         self._towers = isinstance(x, jax.core.Tracer)
         self._cache = {} if self._towers else {(): self.outputs}
         self.passes = 0  # derivative passes run, for tests of the cache

@@ -4,7 +4,7 @@ import contextlib
 
 import tensorflow as tf
 
-from keras_pinn.backend._common import ReverseModeCache, _merge
+from keras_pinn.backend._common import ReverseModeCache, _merge, watch_point_mixing
 
 DERIVATIVE_MODE = "reverse (nested tf.GradientTape)"
 MAX_STEPS_PER_EXECUTION = None
@@ -34,16 +34,21 @@ class InputDerivatives(ReverseModeCache):
     No tape computes a gradient inside its own context (which TensorFlow
     warns about) up to order :data:`TAPE_ORDERS`; beyond it the last tape
     is re-entered for every further order.
+
+    When the forward pass mixes points (a GridConv), each derivative is the
+    Jacobian-vector product ``J e_j`` (see :class:`ReverseModeCache`): the
+    order tape's gradient ``J^T w`` along a zero cotangent ``w``, then the
+    gradient of its column ``j`` with respect to ``w`` by one more tape.
     """
 
     def __init__(self, fn, x):
         self.x = x
         self._tapes = [tf.GradientTape(persistent=True) for _ in range(TAPE_ORDERS + 1)]
-        with self._recording(0):
+        with self._recording(0), watch_point_mixing() as mixing:
             for tape in self._tapes:
                 tape.watch(x)
             outputs = fn(x)
-        super().__init__(outputs, x.shape[-1])
+        super().__init__(outputs, x.shape[-1], mixes_points=mixing.mixed)
 
     def _recording(self, order):
         """The contexts of the tapes that must record a derivative of
@@ -67,15 +72,35 @@ class InputDerivatives(ReverseModeCache):
         order = len(index)
         tape = self._tapes[min(order - 1, TAPE_ORDERS)]
         with self._recording(order):
-            grad = tape.gradient(
-                parent, self.x, output_gradients=tf.ones_like(parent),
-                unconnected_gradients=tf.UnconnectedGradients.ZERO,
-            )
-            columns = [grad[:, j : j + 1] for j in range(self._n_inputs)]
+            if self.mixes_points:
+                columns = self._jvp_columns(tape, parent)
+            else:
+                grad = tape.gradient(
+                    parent, self.x, output_gradients=tf.ones_like(parent),
+                    unconnected_gradients=tf.UnconnectedGradients.ZERO,
+                )
+                columns = [grad[:, j : j + 1] for j in range(self._n_inputs)]
         self.passes += 1
         for j, column in enumerate(columns):
             self._cache.setdefault((component, _merge(parent_index, j)), column)
         return self._cache[key]
+
+    def _jvp_columns(self, tape, parent):
+        """``J e_j`` for every input column ``j``, ``J`` the Jacobian of
+        ``parent`` with respect to all the points: the gradient of the VJP
+        ``J^T w`` (linear in the cotangent ``w``) with respect to ``w``."""
+        w = tf.zeros_like(parent)
+        with tf.GradientTape(persistent=True) as w_tape:
+            w_tape.watch(w)
+            vjp = tape.gradient(
+                parent, self.x, output_gradients=w, unconnected_gradients=tf.UnconnectedGradients.ZERO
+            )
+            parts = [vjp[:, j] for j in range(self._n_inputs)]  # (J^T w) along e_j
+        return [
+            w_tape.gradient(part, w, output_gradients=tf.ones_like(part),
+                            unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            for part in parts
+        ]
 
 
 def value_and_grad(fn, variables, others=(), jit_compile=False):

@@ -7,7 +7,7 @@ re-enables autograd locally so residuals can be evaluated there too.
 import keras
 import torch
 
-from keras_pinn.backend._common import ReverseModeCache
+from keras_pinn.backend._common import ReverseModeCache, watch_point_mixing
 
 DERIVATIVE_MODE = "reverse (torch.autograd.grad, create_graph=True)"
 MAX_STEPS_PER_EXECUTION = 1  # Keras's PyTorch trainer refuses more
@@ -21,24 +21,46 @@ def enable_grad():
 
 
 class InputDerivatives(ReverseModeCache):
-    """Derivatives of ``fn(x)`` with respect to ``x`` on PyTorch."""
+    """Derivatives of ``fn(x)`` with respect to ``x`` on PyTorch.
+
+    When the forward pass mixes points (a GridConv), each derivative is the
+    Jacobian-vector product ``J e_j`` (see :class:`ReverseModeCache`): the
+    gradient of the VJP ``J^T w`` with respect to the cotangent ``w``
+    (``torch.autograd.functional.jvp``'s double-backward trick, kept
+    differentiable).
+    """
 
     def __init__(self, fn, x):
-        with torch.enable_grad():
+        with torch.enable_grad(), watch_point_mixing() as mixing:
             self.x = x.detach().requires_grad_(True)
             outputs = fn(self.x)
-        super().__init__(outputs, x.shape[-1])
+        super().__init__(outputs, x.shape[-1], mixes_points=mixing.mixed)
 
     def _grad(self, target):
         if not target.requires_grad:  # e.g. u_x of a linear map of x with frozen weights
             return torch.zeros_like(self.x)
         with torch.enable_grad():
+            if self.mixes_points:
+                return self._jvp_columns(target)
             (grad,) = torch.autograd.grad(
                 target.sum(), self.x, create_graph=True, allow_unused=True
             )
         if grad is None:
             grad = torch.zeros_like(self.x)
         return grad
+
+    def _jvp_columns(self, target):
+        """``(N, d)``: column ``j`` is ``J e_j``, ``J`` the Jacobian of the
+        ``(N, 1)`` ``target`` with respect to all the points."""
+        w = torch.zeros_like(target, requires_grad=True)
+        (vjp,) = torch.autograd.grad(target, self.x, grad_outputs=w, create_graph=True, allow_unused=True)
+        columns = []
+        for j in range(self._n_inputs):
+            column = None
+            if vjp is not None and vjp.requires_grad:
+                (column,) = torch.autograd.grad(vjp[:, j].sum(), w, create_graph=True, allow_unused=True)
+            columns.append(torch.zeros_like(target) if column is None else column)
+        return torch.cat(columns, dim=1)
 
     def partial(self, component, index):
         with torch.enable_grad():

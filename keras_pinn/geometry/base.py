@@ -531,7 +531,7 @@ def as_geometry(domain) -> Geometry:
         from keras_pinn.geometry.primitives3d import Cuboid
 
         cls = Rectangle if domain.dim == 2 else Cuboid
-        return cls(domain.lower.tolist(), domain.upper.tolist(), names=domain.names)
+        return cls(np.asarray(domain.lower).tolist(), np.asarray(domain.upper).tolist(), names=domain.names)
     raise ValueError(
         f"Expected a keras_pinn geometry, or a 2-D or 3-D Box. Received: {domain!r}"
     )

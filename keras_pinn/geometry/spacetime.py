@@ -29,6 +29,8 @@ class GeometryXTime(SpaceTime):
         time_name: name of the time coordinate. Defaults to ``"t"``.
     """
 
+    space: Geometry
+
     def __init__(self, space, t0: float, t1: float, time_name: str = "t"):
         if isinstance(space, dict):
             space = keras.saving.deserialize_keras_object(space)
@@ -95,7 +97,7 @@ class GeometryXTime(SpaceTime):
     def __eq__(self, other):
         return super().__eq__(other) and self.space == other.space
 
-    __hash__ = None
+    # __eq__ without __hash__: Python makes instances unhashable, as Box's.
 
     def __repr__(self):
         return f"{type(self).__name__}({self.space!r}, t in [{self.lower[-1]:g}, {self.upper[-1]:g}])"

@@ -15,7 +15,7 @@ __all__ = ["activation", "boolean", "input_dim", "positive_float", "positive_int
 
 
 def positive_float(value, argument: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value > 0):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and float(value) > 0):
         raise ValueError(f"`{argument}` must be a finite number > 0. Received: {argument}={value!r}")
     return float(value)
 

@@ -9,6 +9,7 @@ import numpy as np
 from keras import ops
 
 from keras_pinn._validation import float_vector
+from keras_pinn.differentiation import taylor as _taylor
 
 __all__ = ["DomainScaler"]
 
@@ -63,7 +64,8 @@ class DomainScaler(keras.layers.Layer):
                     "Pass either a domain or `lower` and `upper`, not both. "
                     f"Received: lower={lower!r}, upper={upper!r}"
                 )
-            lower, upper = lower.lower, lower.upper
+            domain = lower  # one name: mypy narrows a tuple assignment item by item
+            lower, upper = domain.lower, domain.upper
         if upper is None:
             raise ValueError("`upper` is required when `lower` is not a domain. Received: upper=None")
         lo = float_vector(lower, "lower")
@@ -112,3 +114,18 @@ class DomainScaler(keras.layers.Layer):
         config = super().get_config()
         config.update(lower=list(self.lower), upper=list(self.upper))
         return config
+
+
+# -- Taylor mode's rule (keras_pinn.differentiation.taylor): a constant scaling
+def _taylor_primal(layer, x):
+    return layer.call(x), None
+
+
+def _taylor_push(layer, state, series):
+    lo = ops.convert_to_tensor(layer.lower, dtype=layer.compute_dtype)
+    hi = ops.convert_to_tensor(layer.upper, dtype=layer.compute_dtype)
+    scale = ops.expand_dims(2.0 / (hi - lo), 0)
+    return [None if s is None else s * scale for s in series]
+
+
+_taylor.register_rule(DomainScaler, _taylor_primal, _taylor_push)

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_pinn import taylor as _taylor
+from keras_pinn.differentiation import taylor as _taylor
 from keras_pinn.layers import _checks
 
 __all__ = ["FourierFeatures"]
@@ -55,7 +55,7 @@ class FourierFeatures(keras.layers.Layer):
         ``(N, 2 * units)``, or ``(N, d + 2 * units)`` with ``include_inputs``:
         ``[x, cos(x B), sin(x B)]``.
 
-    Taylor mode (:mod:`keras_pinn.taylor`) pushes derivatives through it.
+    Taylor mode (:mod:`keras_pinn.differentiation.taylor`) pushes derivatives through it.
 
     Example:
 

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_pinn.finite_difference import _check_grid_shape, infer_grid
+from keras_pinn.differentiation.finite_difference import check_grid_shape, infer_grid
 
 __all__ = ["GridConv", "check_regular_grid"]
 
@@ -68,19 +68,39 @@ class GridConv(keras.layers.Layer):
     check values (they are symbolic inside compiled functions), only the
     number of rows: use :func:`check_regular_grid` on points you feed it.
 
-    Why a PINN cannot use it with autodiff: each output of a convolution
-    depends on the coordinates of its neighbouring points too, so the input
-    derivatives that :class:`keras_pinn.Derivatives` computes (the
-    derivative of the outputs with respect to *every* row's coordinates,
-    summed over rows) are a Jacobian-vector product that adds up the
-    neighbours' contributions, not the spatial derivative of the predicted
-    field. (Which sum even depends on the backend: forward mode on JAX gives
-    ``sum_k du_i/dx_k``, reverse mode on TensorFlow and PyTorch
-    ``sum_k du_k/dx_i``.) This is the source article's point about CNNs in
-    PINNs. The fix, as in PhyGeoNet, is to change the problem setting:
-    differentiate the *field* on the grid by finite differences, i.e.
-    ``PINNModel(..., sampler="grid", derivative_method="finite_difference")``
-    (see :class:`keras_pinn.finite_difference.GridDerivatives`).
+    Input derivatives by autodiff (``derivative_method="autodiff"``): each
+    output of a convolution depends on the coordinates of its neighbouring
+    points too, so "``du/dx``" of a grid network is ambiguous. keras-pinn
+    defines it, on every backend, as
+
+        D_j u_i = sum_k du_i/dx_kj,
+
+    the derivative of output ``i`` when *all* the points move together along
+    coordinate ``j`` (the Jacobian's row sum: a Jacobian-vector product with
+    the tangent ``e_j`` on every row). Reason: for the usual CNN over the
+    coordinates (same convolutions everywhere on a uniform grid), moving
+    every point by one grid step is, away from the edges, the same as
+    reading the field one point further, so this *is* the derivative of the
+    predicted field there, the quantity finite differences on the grid
+    approximate at O(h^2). Within a
+    receptive field of the edges the zero padding does not move with the
+    points and the two part ways: that, not the sum itself, is where the
+    source article's objection to CNNs in PINNs holds. The other candidates
+    are worse: the diagonal ``du_i/dx_ij`` (point ``i`` moved alone) is not
+    a field derivative anywhere and costs one pass per point, and the
+    column sum ``sum_k du_k/dx_ij`` (what one reverse pass gives) approaches
+    the field derivative only at first order in h. For networks that treat each
+    point on its own (MLPs) all three are the pointwise derivative. JAX's
+    forward mode computes this sum as is; on TensorFlow and PyTorch the
+    layer reports, while called, that it mixes points, and the reverse-mode
+    engines then take a double backward pass (one more pass than
+    coordinates, per derivative) instead of their usual one.
+
+    The remedy at the edges, as in PhyGeoNet, is to change the problem
+    setting: differentiate the *field* on the grid by finite differences,
+    i.e. ``PINNModel(..., sampler="grid",
+    derivative_method="finite_difference")`` (see
+    :class:`keras_pinn.differentiation.GridDerivatives`).
 
     Args:
         layers: the convolution stack: a list of Keras layers or a Keras
@@ -144,7 +164,7 @@ class GridConv(keras.layers.Layer):
                 "`layers` must be a non-empty list of Keras layers or a Keras model mapping "
                 f"(1, *grid_shape, d) images to (1, *grid_shape, m). Received: layers={layers!r}"
             )
-        shape = _check_grid_shape(grid_shape, minimum=1)
+        shape = check_grid_shape(grid_shape, minimum=1)
         if len(shape) > 3:
             raise ValueError(
                 "`grid_shape` must have 1 to 3 entries (Conv1D to Conv3D grids). "
@@ -191,7 +211,10 @@ class GridConv(keras.layers.Layer):
             )
 
     def call(self, inputs, training=None):
+        from keras_pinn.backend import note_point_mixing  # local: keeps this module's imports as they are
+
         self._check_input_shape(inputs.shape)
+        note_point_mixing()  # each output depends on the neighbours' points: see "Input derivatives"
         image = ops.reshape(inputs, self._image_shape(inputs.shape))
         out = self.stack(image, training=training)
         return ops.reshape(out, (-1, out.shape[-1]))
@@ -251,7 +274,7 @@ class GridConv(keras.layers.Layer):
         u = layer(box.grid((17, 17)))   # (289, 1)
         ```
         """
-        shape = _check_grid_shape(grid_shape, minimum=1)
+        shape = check_grid_shape(grid_shape, minimum=1)
         if len(shape) > 3:
             raise ValueError(
                 f"`grid_shape` must have 1 to 3 entries. Received: grid_shape={grid_shape!r}"

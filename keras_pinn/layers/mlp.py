@@ -11,6 +11,7 @@ from keras import ops
 
 from keras_pinn import activations as _activations
 from keras_pinn import backend as _backend
+from keras_pinn.differentiation import taylor as _taylor
 
 __all__ = ["MLP", "LAYOUTS"]
 
@@ -20,7 +21,7 @@ _ALIASES = {"fp": "features_points", "pf": "points_features"}
 
 
 def _is_positive_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1
 
 
 @keras.saving.register_keras_serializable(package="keras_pinn")
@@ -79,7 +80,7 @@ class MLP(keras.layers.Layer):
 
     def __init__(
         self,
-        widths: Sequence[int],
+        widths: Sequence[int] | int,
         outputs: int = 1,
         activation="tanh",
         layout: str = "auto",
@@ -88,12 +89,16 @@ class MLP(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        sizes: list | None
         if isinstance(widths, numbers.Integral) and not isinstance(widths, bool):
-            widths = [widths]
-        try:
-            sizes = None if isinstance(widths, (str, bytes, dict)) else list(widths)
-        except TypeError:
+            sizes = [widths]
+        elif isinstance(widths, (int, str, bytes, dict)):  # a bool, or no sequence of sizes
             sizes = None
+        else:
+            try:
+                sizes = list(widths)
+            except TypeError:
+                sizes = None
         if sizes is None or not all(_is_positive_int(w) for w in sizes):
             raise ValueError(
                 f"`widths` must be a sequence of positive integers (the hidden layer sizes). Received: widths={widths!r}"
@@ -170,3 +175,41 @@ class MLP(keras.layers.Layer):
             bias_initializer=keras.initializers.serialize(self.bias_initializer),
         )
         return config
+
+
+# -- Taylor mode's rule (keras_pinn.differentiation.taylor) -------------------
+def _taylor_primal(layer, x):
+    """The layer's values, with each hidden activation's state; in the
+    ``features_points`` layout on transposed ``(features, N)`` arrays, as
+    :meth:`MLP.call` computes them."""
+    kernels = [k.value for k in layer.kernels]
+    biases = [b.value for b in layer.biases]
+    last = len(kernels) - 1
+    fp = layer.resolved_layout == "features_points"
+    h = ops.transpose(x) if fp else x
+    kernels = [ops.transpose(k) for k in kernels] if fp else kernels
+    states = []
+    for i, (k, b) in enumerate(zip(kernels, biases)):
+        z = k @ h + ops.expand_dims(b, 1) if fp else h @ k + b
+        if i < last:
+            h, state = _taylor.activation_primal(layer.activation, z)
+            states.append(state)
+        else:
+            h = z
+    return (ops.transpose(h) if fp else h), (kernels, states, fp)
+
+
+def _taylor_push(layer, state, series):
+    kernels, states, fp = state
+    if fp:
+        series = [None if s is None else ops.transpose(s) for s in series]
+    last = len(kernels) - 1
+    for i, k in enumerate(kernels):
+        zs = [None if s is None else (k @ s if fp else s @ k) for s in series]
+        series = _taylor.activation_push(states[i], zs) if i < last else zs
+    if fp:
+        series = [None if s is None else ops.transpose(s) for s in series]
+    return series
+
+
+_taylor.register_rule(MLP, _taylor_primal, _taylor_push, lambda layer: _taylor.activation_supported(layer.activation))

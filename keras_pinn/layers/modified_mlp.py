@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_pinn import taylor as _taylor
+from keras_pinn.differentiation import taylor as _taylor
 from keras_pinn.layers import _checks
 
 __all__ = ["ModifiedMLP"]
@@ -45,7 +45,7 @@ class ModifiedMLP(keras.layers.Layer):
     Output shape:
         ``(N, outputs)``.
 
-    Taylor mode (:mod:`keras_pinn.taylor`) pushes derivatives through it
+    Taylor mode (:mod:`keras_pinn.differentiation.taylor`) pushes derivatives through it
     for a tanh, sigmoid, softplus, sin or linear activation.
 
     Example:

@@ -94,8 +94,8 @@ class LearnableNormalization(keras.layers.Layer):
                 "`regularization` must be a finite number >= 0. "
                 f"Received: regularization={regularization!r}"
             )
-        self.regularization = float(regularization)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.regularization: float = float(regularization)
+        self.kernel_initializer: keras.initializers.Initializer = keras.initializers.get(kernel_initializer)
 
     def build(self, input_shape: tuple) -> None:
         input_shape = tuple(input_shape)

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_pinn import taylor as _taylor
+from keras_pinn.differentiation import taylor as _taylor
 from keras_pinn.layers import _checks
 
 __all__ = ["PeriodicEmbedding"]
@@ -48,7 +48,7 @@ class PeriodicEmbedding(keras.layers.Layer):
         columns, then for each periodic axis and harmonic ``cos``, then the
         ``sin`` of the same.
 
-    Taylor mode (:mod:`keras_pinn.taylor`) pushes derivatives through it.
+    Taylor mode (:mod:`keras_pinn.differentiation.taylor`) pushes derivatives through it.
 
     Example:
 
@@ -65,17 +65,21 @@ class PeriodicEmbedding(keras.layers.Layer):
         deep neural networks. J. Comput. Phys. 435, 110242.
     """
 
-    def __init__(self, axes: Sequence[int], periods, harmonics: int = 1, **kwargs):
+    def __init__(self, axes: Sequence[int] | int, periods, harmonics: int = 1, **kwargs):
         super().__init__(**kwargs)
+        columns: tuple | None
         if isinstance(axes, numbers.Integral) and not isinstance(axes, bool):
-            axes = (axes,)
-        try:
-            axes = tuple(axes)
-        except TypeError:
-            axes = None
-        if not axes or not all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axes):
+            columns = (axes,)
+        elif isinstance(axes, int):  # a bool
+            columns = None
+        else:
+            try:
+                columns = tuple(axes)
+            except TypeError:
+                columns = None
+        if not columns or not all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in columns):
             raise ValueError(f"`axes` must be a non-empty sequence of column indices. Received: axes={axes!r}")
-        self.axes = tuple(int(a) for a in axes)
+        self.axes = tuple(int(a) for a in columns)
         if isinstance(periods, numbers.Real) and not isinstance(periods, bool):
             periods = (periods,) * len(self.axes)
         try:

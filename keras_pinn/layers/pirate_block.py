@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from keras_pinn import taylor as _taylor
+from keras_pinn.differentiation import taylor as _taylor
 from keras_pinn.layers import _checks
 from keras_pinn.layers.modified_mlp import dense_primal, dense_push, gate, gate_push
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_pinn import taylor as _taylor
+from keras_pinn.differentiation import taylor as _taylor
 from keras_pinn.layers import _checks
 from keras_pinn.layers.modified_mlp import dense_primal, dense_push
 from keras_pinn.layers.pirate_block import PirateBlock, block_primal, block_push
@@ -50,7 +50,7 @@ class PirateNet(keras.layers.Layer):
     Output shape:
         ``(N, outputs)``.
 
-    Taylor mode (:mod:`keras_pinn.taylor`) pushes derivatives through it
+    Taylor mode (:mod:`keras_pinn.differentiation.taylor`) pushes derivatives through it
     for a tanh, sigmoid, softplus, sin or linear activation.
 
     Example:

@@ -56,9 +56,10 @@ def _validate_power(power: Any, name: str = "power") -> float | int:
     if power < 1:
         raise ValueError(f"`{name}` must be >= 1. Received: {name}={power!r}")
     # Plain Python number, so that get_config stays JSON-serialisable.
-    if float(power).is_integer():
+    if isinstance(power, numbers.Integral):
         return int(power)
-    return float(power)
+    number = float(power)
+    return int(number) if number.is_integer() else number
 
 
 def pow_relu(x: Any, power: float = 2) -> Any:

@@ -1,4 +1,4 @@
-"""Taylor mode (keras_pinn.taylor): derivatives pushed forward through the
+"""Taylor mode (keras_pinn.differentiation.taylor): derivatives pushed forward through the
 network against analytic answers and against the backend's autodiff, on
 every supported layer and activation, eager and compiled; gradients with
 respect to the weights; PINNModel's choice of method; torch.compile."""
@@ -11,7 +11,7 @@ import pytest
 from keras import ops
 
 import keras_pinn as kp
-from keras_pinn import taylor
+from keras_pinn.differentiation import taylor
 from keras_pinn.problems import BurgersResidual
 from tests._backend_utils import BACKEND, compiled_variants, grad_wrt_variable
 
@@ -80,7 +80,7 @@ def test_sin_layer_against_analytic_orders_1_to_4():
 
 def test_tanh_orders_against_analytic():
     """u = tanh(x0): derivatives 1 to 4 from tanh's closed forms (1 - u^2,
-    -2 u (1 - u^2), ...) written out independently of keras_pinn.taylor."""
+    -2 u (1 - u^2), ...) written out independently of keras_pinn.differentiation.taylor."""
     net = kp.layers.MLP([1], 1, "tanh", layout="pf")
     net.build((None, 2))
     net.set_weights([np.array([[1.0], [0.0]], "float32"), np.zeros(1, "float32"),
@@ -276,3 +276,89 @@ def test_steps_per_execution_accepted_on_every_backend():
         message = f"`steps_per_execution` must be a positive integer. Received: steps_per_execution={bad!r}"
         with pytest.raises(ValueError, match=re.escape(message)):
             model.compile(keras.optimizers.Adam(1e-3), steps_per_execution=bad)
+
+
+# -- the registry of rules ----------------------------------------------------
+class _Stretch(keras.layers.Layer):
+    """y = 3 x, for a rule registered outside keras_pinn."""
+
+    def call(self, inputs):
+        return 3.0 * inputs
+
+
+class _StretchChild(_Stretch):
+    pass
+
+
+class _Unregistered(keras.layers.Layer):
+    def call(self, inputs):
+        return 3.0 * inputs
+
+
+def test_registered_layer_rule_is_used():
+    calls = {"primal": 0, "push": 0}
+
+    def primal(layer, x):
+        calls["primal"] += 1
+        return layer.call(x), None
+
+    def push(layer, state, series):
+        calls["push"] += 1
+        return [None if s is None else 3.0 * s for s in series]
+
+    taylor.register_rule(_Stretch, primal, push)
+    x = ops.convert_to_tensor(X)
+    net = keras.Sequential([keras.Input((2,)), _StretchChild(), keras.layers.Dense(1, "tanh")])
+    net.set_weights([np.array([[0.5], [-0.25]], "float32"), np.array([0.1], "float32")])
+    assert taylor.supports(net)  # through the parent class's rule
+    d = kp.derivatives(net, x)
+    assert d.method == "taylor" and calls == {"primal": 1, "push": 0}
+    # u = tanh(z), z = 1.5 x0 - 0.75 x1 + 0.1: u_x0x0 = -2 u (1 - u^2) 1.5^2
+    u = np.tanh(1.5 * X[:, :1].astype("float64") - 0.75 * X[:, 1:].astype("float64") + 0.1)
+    np.testing.assert_allclose(ops.convert_to_numpy(d(0, 0, 0)), -2 * u * (1 - u**2) * 2.25, rtol=1e-5, atol=1e-6)
+    assert calls == {"primal": 1, "push": 1}
+    unregistered = keras.Sequential([keras.Input((2,)), _Unregistered(), keras.layers.Dense(1, "tanh")])
+    assert not taylor.supports(unregistered)
+    assert kp.derivatives(unregistered, x).method == "autodiff"
+
+
+def test_register_rule_refuses_bad_arguments():
+    with pytest.raises(ValueError, match=r"`layer_class` must be a keras.layers.Layer subclass. Received: layer_class=3"):
+        taylor.register_rule(3, lambda layer, x: x, lambda layer, state, series: series)
+    with pytest.raises(ValueError, match=r"`push_fn` must be callable. Received: push_fn=None"):
+        taylor.register_rule(_Unregistered, lambda layer, x: x, None)
+    assert not taylor.supports(_Unregistered())
+
+
+def _cube(z):
+    return z * z * z
+
+
+def test_registered_activation_rule_is_used():
+    net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation=_cube)])
+    net.set_weights([np.array([[2.0], [0.0]], "float32"), np.array([0.5], "float32")])
+    assert not taylor.supports(net)
+    taylor.register_activation_rule(_cube, lambda a, z, order: [3.0 * z * z, 6.0 * z, 6.0 + 0.0 * z, 0.0 * z][:order])
+    assert taylor.supports(net)
+    d = kp.derivatives(net, ops.convert_to_tensor(X))
+    assert d.method == "taylor"
+    z = 2.0 * X[:, :1].astype("float64") + 0.5  # u = z^3: u_x = 6 z^2, u_xx = 24 z, u_xxx = 48
+    for k, want in enumerate([z**3, 6 * z**2, 24 * z, 48 + 0 * z, 0 * z]):
+        np.testing.assert_allclose(ops.convert_to_numpy(d(0, *([0] * k))), want, rtol=1e-5, atol=1e-4)
+    with pytest.raises(ValueError, match=r"`derivatives_fn` must be callable. Received: derivatives_fn=3"):
+        taylor.register_activation_rule(_cube, 3)
+
+
+def test_kp_sin_rule_comes_from_the_activations_module():
+    """kp.activations.sin registers its own rule (no import of it in the taylor module)."""
+    import ast
+    import inspect
+
+    assert taylor.activation_supported(kp.activations.sin)
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(ast.parse(inspect.getsource(taylor)))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert imported == {"__future__", "math", "collections.abc", "typing", "keras", "keras_pinn"}

@@ -19,13 +19,14 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from keras import ops
 
-from keras_pinn.diff import DerivativesBase, _check_points
+from keras_pinn.differentiation.base import DerivativesBase, check_points
 
-__all__ = ["GridDerivatives", "infer_grid", "MAX_ORDER"]
+__all__ = ["MAX_ORDER", "GridDerivatives", "check_grid_shape", "infer_grid"]
 
 MAX_ORDER = 4
 """Highest derivative order along one coordinate (mixed partials combine
@@ -37,8 +38,20 @@ orders up to this along each coordinate)."""
 # --------------------------------------------------------------------------
 
 
-def _check_grid_shape(grid_shape, d=None, minimum=2):
-    """``grid_shape`` as a tuple of ints, or ValueError naming it."""
+def check_grid_shape(grid_shape: Sequence[int] | int, d: int | None = None, minimum: int = 2) -> tuple[int, ...]:
+    """``grid_shape`` as a tuple of point counts, one per coordinate.
+
+    Args:
+        grid_shape: the point counts (a sequence of integers, or one integer
+            for a 1-D grid).
+        d: the number of coordinates the grid must have, or None for any.
+        minimum: the smallest point count accepted along an axis.
+
+    Raises:
+        ValueError: naming ``grid_shape`` when it is not ``d`` integers of at
+            least ``minimum``.
+    """
+    shape: tuple | None
     try:
         shape = tuple(np.atleast_1d(np.asarray(grid_shape)).tolist())
     except Exception:  # noqa: BLE001 - anything unparsable is refused below
@@ -55,7 +68,7 @@ def _check_grid_shape(grid_shape, d=None, minimum=2):
             f"`grid_shape` must give {what}integer point counts of at least {minimum}, "
             f"one per coordinate. Received: grid_shape={grid_shape!r}"
         )
-    return shape
+    return tuple(shape or ())
 
 
 def _check_spacing(spacing, d):
@@ -123,7 +136,7 @@ def infer_grid(points, grid_shape: Sequence[int] | None = None) -> tuple[tuple[i
                 f"({math.prod(shape)} points, at least 2 per axis) but there are {n} points."
             )
     else:
-        shape = _check_grid_shape(grid_shape, d)
+        shape = check_grid_shape(grid_shape, d)
         if math.prod(shape) != n:
             raise ValueError(
                 f"points do not form a regular grid of shape {shape}: it has "
@@ -313,28 +326,30 @@ class GridDerivatives(DerivativesBase):
     ):
         if not callable(fn):
             raise TypeError(f"`fn` must be callable. Received: fn={fn!r}")
-        x = _check_points(x)
+        x = check_points(x)
         d = x.shape[-1]
-        grid_shape, spacing = self._grid(x, d, grid_shape, spacing)
-        n = math.prod(grid_shape)
+        shape, steps = self._grid(x, d, grid_shape, spacing)
+        n = math.prod(shape)
         if x.shape[0] is not None and x.shape[0] != n:
             raise ValueError(
-                f"`x` must hold the {n} points of the grid of shape {grid_shape}. Received: "
+                f"`x` must hold the {n} points of the grid of shape {shape}. Received: "
                 f"x with shape {tuple(x.shape)}"
             )
         outputs = fn(x)
         self._x = x
         self._outputs = outputs
         self._set_up(x, outputs, input_names, output_names, params)
-        self.grid_shape = grid_shape
-        self.spacing = spacing
-        self._fields = {}  # (component, counts per axis) -> grid tensor
-        self._columns = {}  # (component, sorted index) -> (N, 1) tensor
+        #: The grid's point count along each coordinate.
+        self.grid_shape: tuple[int, ...] = shape
+        #: The grid's step along each coordinate.
+        self.spacing: tuple[float, ...] = steps
+        self._fields: dict[tuple[int, tuple[int, ...]], Any] = {}  # (component, counts per axis) -> grid tensor
+        self._columns: dict[tuple[int, tuple[int, ...]], Any] = {}  # (component, sorted index) -> (N, 1) tensor
 
     @staticmethod
-    def _grid(x, d, grid_shape, spacing):
+    def _grid(x, d, grid_shape, spacing) -> tuple[tuple[int, ...], tuple[float, ...]]:
         if grid_shape is not None:
-            grid_shape = _check_grid_shape(grid_shape, d)
+            grid_shape = check_grid_shape(grid_shape, d)
         if spacing is not None:
             spacing = _check_spacing(spacing, d)
         if grid_shape is not None and spacing is not None:
@@ -344,7 +359,7 @@ class GridDerivatives(DerivativesBase):
             raise ValueError(
                 "GridDerivatives cannot infer the grid from symbolic points (inside a compiled "
                 "function the points have no values): pass `grid_shape=` and `spacing=`, "
-                "computed once from the NumPy points with keras_pinn.finite_difference."
+                "computed once from the NumPy points with keras_pinn.differentiation."
                 f"infer_grid. Received: grid_shape={grid_shape!r}, spacing={spacing!r}"
             )
         inferred_shape, inferred_spacing = infer_grid(points, grid_shape)
