@@ -82,6 +82,9 @@ KERAS_PINN = [
     }),
 ]
 AUTODIFF, TODAY = KERAS_PINN[1][0], KERAS_PINN[2][0]
+#: ``--rows`` names of the keras-pinn rows, in KERAS_PINN's order.
+ROW_KEYS = ("default", "autodiff", "fast")
+IMPLEMENTATIONS = ("handwritten", "keras-pinn", "deepxde")
 
 
 def find_deepxde(python: str | None):
@@ -124,20 +127,22 @@ def plan(args, dde_python):
         for backend in args.backends:
             env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2", **common.malloc_env(args.malloc))
             threads = ["--threads", str(args.threads)] if backend == "torch" else []
-            hand = HANDWRITTEN[backend][: 2 if args.quick else None]
+            hand = HANDWRITTEN[backend][: 2 if args.quick else None] if "handwritten" in args.implementations else []
             for label, extra in hand:
                 runs.append(dict(
                     problem=problem, backend=backend, implementation="handwritten", label=label, env=env,
                     cmd=[sys.executable, os.path.join(HERE, SCRIPT[backend]), "--problem", problem]
                     + extra + timing + threads,
                 ))
-            for label, extras in KERAS_PINN:
+            for key, (label, extras) in zip(ROW_KEYS, KERAS_PINN):
+                if "keras-pinn" not in args.implementations or key not in args.rows:
+                    continue
                 runs.append(dict(
                     problem=problem, backend=backend, implementation="keras-pinn", label=label, env=env,
                     cmd=[sys.executable, os.path.join(HERE, "keras_pinn_bench.py"), "--problem", problem]
                     + extras[backend] + timing + threads,
                 ))
-            if dde_python:
+            if dde_python and "deepxde" in args.implementations:
                 dde_env = dict(env, DDE_BACKEND=DDE_BACKEND[backend])
                 dde_env.pop("KERAS_BACKEND")
                 runs.append(dict(
@@ -260,6 +265,36 @@ def print_table(rows, out=sys.stdout):
               f"| {cells(s['today'])} |", file=out)
 
 
+def defaults_summary(rows):
+    """Per problem and backend: the default code's steps/s against the fast
+    path's, from the rows (the bar: at least 0.9x)."""
+    out = []
+    for problem in dict.fromkeys(r["problem"] for r in rows):
+        for backend in dict.fromkeys(r["backend"] for r in rows if r["problem"] == problem):
+            group = {r["label"]: r for r in rows
+                     if r["problem"] == problem and r["backend"] == backend and "steps_per_s" in r}
+            default, fast = group.get(KERAS_PINN[0][0]), group.get(TODAY)
+            if default and fast:
+                ratio = round(default["steps_per_s"] / fast["steps_per_s"], 3)
+                out.append({"problem": problem, "backend": backend, "default_steps_per_s": default["steps_per_s"],
+                            "fast_path_steps_per_s": fast["steps_per_s"], "ratio": ratio,
+                            "meets_0.9x_fast_path": ratio >= 0.9})
+    return out
+
+
+def print_defaults(rows, out=sys.stdout):
+    entries = defaults_summary(rows)
+    if not entries:
+        return
+    print("\n### The default code against the fast path\n", file=out)
+    print("| problem | backend | default code (steps/s) | fast path (steps/s) | ratio |", file=out)
+    print("| --- | --- | --- | --- | --- |", file=out)
+    for e in entries:
+        mark = "" if e["meets_0.9x_fast_path"] else " (< 0.9)"
+        print(f"| {e['problem']} | {e['backend']} | {e['default_steps_per_s']:.1f} | {e['fast_path_steps_per_s']:.1f} "
+              f"| {e['ratio']:.2f}{mark} |", file=out)
+
+
 def plot(rows, path):
     import matplotlib
 
@@ -313,11 +348,22 @@ def main(argv=None):
     parser.add_argument("--timeout", type=int, default=900, help="seconds per subprocess")
     parser.add_argument("--malloc", default="tuned", choices=sorted(common.MALLOC_MODES),
                         help="glibc malloc settings of every subprocess (tuned: see common.MALLOC_TUNED)")
+    parser.add_argument("--implementations", default=",".join(IMPLEMENTATIONS),
+                        help=f"comma-separated subset of {','.join(IMPLEMENTATIONS)} (default: all)")
+    parser.add_argument("--rows", default=",".join(ROW_KEYS),
+                        help="keras-pinn rows, comma-separated: default (Sequential(Dense), compile(optimizer)), "
+                        "autodiff (fast path with derivative_method='autodiff'), fast (the fast path); default: all")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "performance", "compare"),
                         help="writes OUT.json and OUT.png")
     args = parser.parse_args(argv)
     args.problems = (args.problems or ("burgers" if args.quick else ",".join(common.PROBLEMS))).split(",")
     args.backends = args.backends.split(",")
+    args.implementations = args.implementations.split(",")
+    args.rows = args.rows.split(",")
+    for name, values, allowed in (("implementations", args.implementations, IMPLEMENTATIONS),
+                                  ("rows", args.rows, ROW_KEYS)):
+        if not values or any(v not in allowed for v in values):
+            parser.error(f"--{name} must be a comma-separated subset of {','.join(allowed)}. Received: {values}")
     args.windows = args.windows or (3 if args.quick else 5)
     args.seconds = args.seconds or (0.8 if args.quick else 1.2)
 
@@ -357,13 +403,14 @@ def main(argv=None):
     print(f"\nversions: {versions}")
     print(f"load average at end: {machine['load_average_end']}; elapsed {time.time() - started:.0f} s")
     print_table(rows)
+    print_defaults(rows)
     out = {
         "command": f"python {command}", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine,
         "versions": versions, "deepxde": dde_version, "torch_threads": args.threads,
         "malloc": {"mode": args.malloc, "environment": common.malloc_env(args.malloc)},
         "timing": {"windows": args.windows, "seconds": args.seconds, "rounds": args.rounds},
         "problems": {p: common.PROBLEMS[p]["what"] for p in args.problems},
-        "summary": summary, "rows": rows,
+        "summary": summary, "defaults": defaults_summary(rows), "rows": rows,
     }
     common.write_json(out, args.out)
     plot(rows, args.out + ".png")

@@ -611,6 +611,7 @@ class PINNModel(keras.Model):
                 f"Received: batch_size={kwargs['batch_size']!r}"
             )
         kwargs.pop("batch_size", None)
+        auto_steps = 1  # Keras groups steps only over the model's own points
         if x is not None:
             self._check_x(x)
         callbacks = list(kwargs.get("callbacks") or [])
@@ -619,7 +620,7 @@ class PINNModel(keras.Model):
         if any(isinstance(c, keras.callbacks.ModelCheckpoint) and not c.save_weights_only for c in callbacks):
             self.get_config()  # a function save would refuse: say so now, not at the first checkpoint
         if x is None:
-            steps = 1 if steps_per_epoch is None else _positive(steps_per_epoch, "steps_per_epoch")
+            steps = auto_steps = 1 if steps_per_epoch is None else _positive(steps_per_epoch, "steps_per_epoch")
             # Under a keras.distribution each point set is split over the
             # data shards: refuse uneven counts, naming the argument.
             _distribution.check_point_counts(self)
@@ -638,9 +639,16 @@ class PINNModel(keras.Model):
             callbacks.append(_BalancerCallback())
         if self.pde_parameters:
             callbacks.insert(0, _ParameterLog())
+        if getattr(self, "_steps_per_execution_auto", False):
+            self._use_steps_per_execution(_auto_steps_per_execution(callbacks, auto_steps))
         if callbacks:
             kwargs["callbacks"] = callbacks
         return super().fit(x, y, steps_per_epoch=steps_per_epoch, **kwargs)
+
+    def _use_steps_per_execution(self, n: int):
+        if self.steps_per_execution != n:
+            self.steps_per_execution = n
+            self.make_train_function(force=True)
 
     def _check_x(self, x):
         """A ValueError naming ``x`` unless it is a dict holding every term
@@ -700,12 +708,30 @@ class PINNModel(keras.Model):
     def compile(self, optimizer="adam", **kwargs):
         """``keras.Model.compile``; the loss is the model's own, so only the
         optimizer (default Adam) and Keras options like ``jit_compile`` are
-        needed.
+        needed. The defaults are chosen for speed where that is safe:
 
-        ``steps_per_execution > 1`` is accepted on every backend, so the same
-        fast-path code runs everywhere: Keras's PyTorch trainer runs one step
-        per call and refuses more, so there it runs as 1 (the option only
-        amortises per-call work on JAX and TensorFlow)."""
+        - ``jit_compile`` (default ``"auto"``): Keras's choice, except on
+          TensorFlow, where ``"auto"`` means XLA also on a CPU-only machine
+          (Keras leaves XLA off there) when every layer of the network
+          supports it (``layer.supports_jit``). PyTorch stays eager:
+          ``torch.compile`` costs 10 to 25 s at the first step and needs a C++
+          compiler; pass ``jit_compile=True`` for long runs.
+        - ``steps_per_execution`` (default: chosen at each ``fit``): Keras
+          runs up to :data:`AUTO_STEPS_PER_EXECUTION` steps per call on JAX
+          and TensorFlow (the largest divisor of ``steps_per_epoch`` up to
+          32), so its per-step Python work is paid once per group of steps;
+          1 when ``fit`` is given a callback that acts between single steps
+          (one overriding a batch hook, except Keras's ``TerminateOnNaN`` and
+          ``ModelCheckpoint``/``BackupAndRestore`` saving per epoch, and
+          keras-pinn's ``StopOnNonFinite(restore_last_finite=False)`` and
+          ``TimeLimit``), so such a callback still sees every step.
+          Epoch-level callbacks (``RAR``, ``RAD``, learning-rate schedules
+          per epoch) are unaffected; the number of steps run is exact.
+
+        ``steps_per_execution > 1`` given explicitly is accepted on every
+        backend, so the same code runs everywhere: Keras's PyTorch trainer
+        runs one step per call and refuses more, so there it runs as 1."""
+        self._steps_per_execution_auto = "steps_per_execution" not in kwargs
         if "steps_per_execution" in kwargs:
             spe = _positive(kwargs["steps_per_execution"], "steps_per_execution")
             limit = _backend.MAX_STEPS_PER_EXECUTION
@@ -726,6 +752,12 @@ class PINNModel(keras.Model):
                 stacklevel=2,
             )
             kwargs["jit_compile"] = False
+        if (
+            kwargs.get("jit_compile", "auto") == "auto"
+            and not kwargs.get("run_eagerly", False)
+            and all(getattr(layer, "supports_jit", True) for layer in _sublayers(self.network))
+        ):
+            kwargs["jit_compile"] = _backend.DEFAULT_JIT_COMPILE
         super().compile(optimizer=optimizer, **kwargs)
 
     def get_compile_config(self):
@@ -734,6 +766,8 @@ class PINNModel(keras.Model):
         config = super().get_compile_config()
         if config is not None:
             config = dict(config, backend=keras.backend.backend())
+            if getattr(self, "_steps_per_execution_auto", False):
+                config.pop("steps_per_execution", None)  # chosen again at each fit after loading
         return config
 
     @property
@@ -925,6 +959,50 @@ class _ParameterLog(keras.callbacks.Callback):
             return
         for name, variable in self.model.pde_parameters.items():
             logs[name] = float(ops.convert_to_numpy(variable.value))
+
+
+#: Steps Keras runs per call on JAX and TensorFlow when ``compile`` is not
+#: given ``steps_per_execution`` and no callback acts between single steps
+#: (see :meth:`PINNModel.compile`).
+AUTO_STEPS_PER_EXECUTION = 32
+
+_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end")
+
+
+def _acts_per_step(callback) -> bool:
+    """Whether ``callback`` must see every training step: it overrides a
+    batch hook and is not one known to work on groups of steps."""
+    from keras_pinn.callbacks import StopOnNonFinite
+    from keras_pinn.recipe import TimeLimit
+
+    if not any(getattr(type(callback), h) is not getattr(keras.callbacks.Callback, h) for h in _BATCH_HOOKS):
+        return False
+    if isinstance(callback, (keras.callbacks.TerminateOnNaN, keras.callbacks.ProgbarLogger, TimeLimit)):
+        return False
+    if isinstance(callback, StopOnNonFinite):
+        return callback.restore_last_finite
+    if isinstance(callback, (keras.callbacks.ModelCheckpoint, keras.callbacks.BackupAndRestore)):
+        return getattr(callback, "save_freq", "epoch") != "epoch"
+    return True
+
+
+def _auto_steps_per_execution(callbacks, steps_per_epoch: int) -> int:
+    """The steps per call ``fit`` uses when ``compile`` chose none: the
+    largest divisor of ``steps_per_epoch`` up to :data:`AUTO_STEPS_PER_EXECUTION`
+    (so every call runs whole groups and callbacks see exact step indices),
+    or 1 when a callback acts per step."""
+    if any(_acts_per_step(c) for c in callbacks):
+        return 1
+    limit = _backend.MAX_STEPS_PER_EXECUTION
+    most = AUTO_STEPS_PER_EXECUTION if limit is None else min(AUTO_STEPS_PER_EXECUTION, limit)
+    return max(n for n in range(1, most + 1) if steps_per_epoch % n == 0)
+
+
+def _sublayers(layer):
+    """``layer`` and the layers nested in it through ``.layers``."""
+    yield layer
+    for sub in getattr(layer, "layers", None) or ():
+        yield from _sublayers(sub)
 
 
 class _BalancerCallback(keras.callbacks.Callback):

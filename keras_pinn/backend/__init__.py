@@ -59,8 +59,10 @@ native_activation = _impl.native_activation
 #: The most steps Keras's trainer runs per call on this backend (None: no limit).
 MAX_STEPS_PER_EXECUTION = _impl.MAX_STEPS_PER_EXECUTION
 fixed_point_dataset = _impl.fixed_point_dataset
+#: What ``PINNModel.compile(jit_compile="auto")`` passes to Keras on this backend.
+DEFAULT_JIT_COMPILE = _impl.DEFAULT_JIT_COMPILE
 
 __all__ = [
-    "BACKEND", "DERIVATIVE_MODE", "InputDerivatives", "MAX_STEPS_PER_EXECUTION", "enable_float64", "enable_grad",
-    "fixed_point_dataset", "native_activation", "note_point_mixing", "value_and_grad",
+    "BACKEND", "DEFAULT_JIT_COMPILE", "DERIVATIVE_MODE", "InputDerivatives", "MAX_STEPS_PER_EXECUTION",
+    "enable_float64", "enable_grad", "fixed_point_dataset", "native_activation", "note_point_mixing", "value_and_grad",
 ]

@@ -26,6 +26,8 @@ from keras_pinn.backend._common import watch_point_mixing
 
 DERIVATIVE_MODE = "forward (nested jax.jvp)"
 MAX_STEPS_PER_EXECUTION = None
+#: PINNModel.compile's jit_compile for "auto": Keras's own choice (jax.jit).
+DEFAULT_JIT_COMPILE = "auto"
 
 
 def enable_grad():

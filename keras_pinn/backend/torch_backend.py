@@ -11,6 +11,9 @@ from keras_pinn.backend._common import ReverseModeCache, watch_point_mixing
 
 DERIVATIVE_MODE = "reverse (torch.autograd.grad, create_graph=True)"
 MAX_STEPS_PER_EXECUTION = 1  # Keras's PyTorch trainer refuses more
+#: PINNModel.compile's jit_compile for "auto": Keras's own choice (eager; torch.compile
+#: costs 10 to 25 s at the first step and needs a C++ compiler).
+DEFAULT_JIT_COMPILE = "auto"
 
 
 def enable_grad():

@@ -223,7 +223,14 @@ class StopOnNonFinite(keras.callbacks.Callback):
         self.non_finite = list(bad)
         self.variable = variable
         self.model.stop_training = True
-        where = f"at step {step} (epoch {self._epoch}, batch {batch})"
+        group = int(getattr(self.model, "steps_per_execution", 1) or 1)
+        if group > 1:  # Keras reports a group of steps at once
+            where = (
+                f"in steps {step - group + 1} to {step} (epoch {self._epoch}, batches {batch - group + 1} to "
+                f"{batch}; Keras ran {group} steps per call: compile(steps_per_execution=1) finds the exact step)"
+            )
+        else:
+            where = f"at step {step} (epoch {self._epoch}, batch {batch})"
         if term == "weights":
             message = (
                 f"StopOnNonFinite: the losses logged {where} are finite but that step's update "

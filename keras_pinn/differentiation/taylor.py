@@ -433,18 +433,81 @@ def _chain_supports(model) -> bool:
     return bool(chain) and all(supports(layer) for layer in chain)
 
 
+def _in_dense_run(layer) -> bool:
+    """Whether ``layer`` is a Keras ``Dense`` or ``Activation`` layer that
+    this module's own rule covers (not a subclass with a rule of its own)."""
+    rule = _rule_for(layer)
+    return rule is not None and rule.primal in (_dense_primal, _activation_layer_primal) and supports(layer)
+
+
+def _segments(chain):
+    """``chain`` cut into runs: lists of two or more ``Dense`` layers (with
+    any ``Activation`` layers between them), and single other layers."""
+    out, i = [], 0
+    while i < len(chain):
+        j = i
+        while j < len(chain) and _in_dense_run(chain[j]):
+            j += 1
+        dense = sum(isinstance(layer, keras.layers.Dense) for layer in chain[i:j])
+        if dense >= 2:
+            out.append(chain[i:j])
+            i = j
+        else:
+            out.append(chain[i])
+            i += 1
+    return out
+
+
+def _dense_run_primal(layers, x):
+    """A run of ``Dense``/``Activation`` layers computed on ``(features,
+    points)`` activations, as :class:`keras_pinn.layers.MLP` does (faster
+    on every backend: docs/performance.md); transposed once in and out."""
+    h = ops.transpose(x)
+    steps = []
+    for layer in layers:
+        kernel = None
+        if isinstance(layer, keras.layers.Dense):
+            kernel = ops.transpose(layer.kernel.value)
+            h = ops.matmul(kernel, h)
+            if layer.use_bias:
+                h = h + ops.expand_dims(layer.bias.value, 1)
+        h, state = activation_primal(layer.activation, h)
+        steps.append((kernel, state))
+    return ops.transpose(h), steps
+
+
+def _dense_run_push(steps, series):
+    series = [None if s is None else ops.transpose(s) for s in series]
+    for kernel, state in steps:
+        if kernel is not None:
+            series = [None if s is None else ops.matmul(kernel, s) for s in series]
+        series = activation_push(state, series)
+    return [None if s is None else ops.transpose(s) for s in series]
+
+
+class _DenseRun(list):
+    """The layers of one run of :func:`_segments`."""
+
+
 def _chain_primal(model, x):
     states = []
     h = x
-    for layer in _chain(model) or ():
-        h, state = primal(layer, h)
-        states.append((layer, state))
+    for segment in _segments(_chain(model) or []):
+        if isinstance(segment, list):
+            h, state = _dense_run_primal(segment, h)
+            states.append((_DenseRun(segment), state))
+        else:
+            h, state = primal(segment, h)
+            states.append((segment, state))
     return h, states
 
 
 def _chain_push(model, state, series):
     for layer, layer_state in state:  # the layers primal found, in order
-        series = push(layer, layer_state, series)
+        if isinstance(layer, _DenseRun):
+            series = _dense_run_push(layer_state, series)
+        else:
+            series = push(layer, layer_state, series)
     return series
 
 
