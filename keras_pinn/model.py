@@ -19,7 +19,7 @@ from keras_pinn import distribution as _distribution
 from keras_pinn import weighting as _weighting
 from keras_pinn._validation import positive_int as _positive
 from keras_pinn.conditions import Residual, Term, check_residual, point_count
-from keras_pinn.differentiation import Derivatives, GridDerivatives, infer_grid, resolve_method
+from keras_pinn.differentiation import Derivatives, DerivativesBase, GridDerivatives, infer_grid, resolve_method
 from keras_pinn.differentiation import taylor as _taylor
 from keras_pinn.domains import Box
 
@@ -467,18 +467,22 @@ class PINNModel(keras.Model):
             start = start + rows
         return out
 
-    def derivatives(self, x, training=None) -> Derivatives:
+    def derivatives(self, x, training=None) -> DerivativesBase:
         """:class:`~keras_pinn.Derivatives` of the fields at ``x`` (or their
-        finite-difference counterpart, see ``derivative_method``)."""
-        names = {"input_names": self.domain.names, "output_names": self.output_names, "params": self.pde_parameters}
+        finite-difference counterpart, :class:`~keras_pinn.GridDerivatives`,
+        see ``derivative_method``)."""
+        inputs, outputs, params = self.domain.names, self.output_names, self.pde_parameters
         if self.derivative_method == "finite_difference":
-            fields = lambda z: self._fields(z, training=training)  # noqa: E731
-            return GridDerivatives(fields, x, **names, **self._collocation_grid(x))
+            grid = self._collocation_grid(x)
+            return GridDerivatives(
+                lambda z: self._fields(z, training=training), x, inputs, outputs, params,
+                grid_shape=grid.get("grid_shape"), spacing=grid.get("spacing"),
+            )
         if self._taylor:
             # Taylor mode reads the network's layers directly (none of them
             # behaves differently in training).
-            return Derivatives(self.network, x, method="taylor", **names)
-        return Derivatives(lambda z: self._fields(z, training=training), x, method="autodiff", **names)
+            return Derivatives(self.network, x, inputs, outputs, params, method="taylor")
+        return Derivatives(lambda z: self._fields(z, training=training), x, inputs, outputs, params, method="autodiff")
 
     def _collocation_grid(self, x):
         """``grid_shape`` and ``spacing`` of the PDE's collocation grid, found
@@ -646,7 +650,7 @@ class PINNModel(keras.Model):
         return super().fit(x, y, steps_per_epoch=steps_per_epoch, **kwargs)
 
     def _use_steps_per_execution(self, n: int):
-        if self.steps_per_execution != n:
+        if int(self.steps_per_execution) != n:  # type: ignore[has-type]  # set by keras.Model.compile
             self.steps_per_execution = n
             self.make_train_function(force=True)
 
