@@ -54,8 +54,10 @@ def run(method, seed, args, problem):
     keras.utils.set_random_seed(seed)
     model = problem.model(
         network(problem.domain, args.width, args.depth),
-        n_collocation=args.n_collocation, n_condition=args.n_condition,
-        loss_balancing=balancer(method, seed), seed=seed,
+        n_collocation=args.n_collocation,
+        n_condition=args.n_condition,
+        loss_balancing=balancer(method, seed),
+        seed=seed,
     )
     model.compile(keras.optimizers.Adam(args.learning_rate))
     epochs = args.steps // args.steps_per_epoch
@@ -133,8 +135,13 @@ def plot(runs, methods, steps_per_epoch, path):
 
 
 def versions():
-    out = {"python": sys.version.split()[0], "keras": keras.__version__, "numpy": np.__version__,
-           "backend": keras.backend.backend(), "keras_pinn": kp.__version__}
+    out = {
+        "python": sys.version.split()[0],
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "backend": keras.backend.backend(),
+        "keras_pinn": kp.__version__,
+    }
     if out["backend"] == "jax":
         import jax
 
@@ -174,8 +181,11 @@ def main():
         for method in args.methods:
             r = run(method, seed, args, problem)
             runs.append(r)
-            print(f"{method:10s} seed {seed}: error {r['error']:.4g}, {r['wall_s']:.1f} s, "
-                  f"final losses {r['final_loss']}", flush=True)
+            print(
+                f"{method:10s} seed {seed}: error {r['error']:.4g}, {r['wall_s']:.1f} s, "
+                f"final losses {r['final_loss']}",
+                flush=True,
+            )
     total = time.perf_counter() - start
     summary = summarize(runs, args.methods)
     result = {
@@ -193,8 +203,12 @@ def main():
             "the authors' code's rule",
             "softadapt": "SoftAdapt(beta=0.1, variant='normalized')",
         },
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "cpu_count": os.cpu_count(), "load_average_at_end": list(os.getloadavg())},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "load_average_at_end": list(os.getloadavg()),
+        },
         "versions": versions(),
         "total_wall_s": round(total, 1),
         "summary": summary,

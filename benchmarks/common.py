@@ -29,20 +29,38 @@ HELMHOLTZ = {"k": 1.0, "a1": 1.0, "a2": 4.0}
 PROBLEMS = {
     # DeepXDE's Burgers example (examples/pinn_forward/Burgers.py): the issue's table.
     "burgers": {
-        "pde": "burgers", "widths": [20] * 3, "n_pde": 2540, "n_ic": 160, "n_bc": 80,
-        "lower": [-1.0, 0.0], "upper": [1.0, 1.0], "names": ("x", "t"),
+        "pde": "burgers",
+        "widths": [20] * 3,
+        "n_pde": 2540,
+        "n_ic": 160,
+        "n_bc": 80,
+        "lower": [-1.0, 0.0],
+        "upper": [1.0, 1.0],
+        "names": ("x", "t"),
         "what": "Burgers, DeepXDE's example: 3x20 tanh, 2,540 collocation + 160 initial + 80 boundary points",
     },
     # Raissi et al. 2019: 8 x 20 tanh, N_f = 10,000, N_u = 100.
     "raissi": {
-        "pde": "burgers", "widths": [20] * 8, "n_pde": 10_000, "n_ic": 50, "n_bc": 50,
-        "lower": [-1.0, 0.0], "upper": [1.0, 1.0], "names": ("x", "t"),
+        "pde": "burgers",
+        "widths": [20] * 8,
+        "n_pde": 10_000,
+        "n_ic": 50,
+        "n_bc": 50,
+        "lower": [-1.0, 0.0],
+        "upper": [1.0, 1.0],
+        "names": ("x", "t"),
         "what": "Burgers, Raissi et al.: 8x20 tanh, 10,000 collocation + 50 initial + 50 boundary points",
     },
     # Helmholtz 2D (Bischof & Kraus 2021's set-up): u = sin(pi x) sin(4 pi y).
     "helmholtz": {
-        "pde": "helmholtz", "widths": [50] * 4, "n_pde": 10_000, "n_ic": 0, "n_bc": 400,
-        "lower": [-1.0, -1.0], "upper": [1.0, 1.0], "names": ("x", "y"),
+        "pde": "helmholtz",
+        "widths": [50] * 4,
+        "n_pde": 10_000,
+        "n_ic": 0,
+        "n_bc": 400,
+        "lower": [-1.0, -1.0],
+        "upper": [1.0, 1.0],
+        "names": ("x", "y"),
         "what": "Helmholtz 2D: 4x50 tanh, 10,000 collocation + 400 boundary points",
     },
 }

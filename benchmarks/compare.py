@@ -69,17 +69,31 @@ SCRIPT = {"jax": "handwritten_jax.py", "tensorflow": "handwritten_tf.py", "torch
 #: with autodiff it cannot compile, so that row runs eager.
 KERAS_PINN = [
     ("as shipped: Sequential(Dense), compile(optimizer)", {b: ["--network", "dense"] for b in BACKENDS}),
-    ("fast path with autodiff derivatives (derivative_method='autodiff')", {
-        "jax": ["--network", "mlp", "--steps-per-execution", "32", "--derivative-method", "autodiff"],
-        "tensorflow": ["--network", "mlp", "--steps-per-execution", "32", "--jit-compile", "true",
-                       "--derivative-method", "autodiff"],
-        "torch": ["--network", "mlp", "--derivative-method", "autodiff"],
-    }),
-    ("today's fast path: MLP + public compile options", {
-        "jax": ["--network", "mlp", "--steps-per-execution", "32"],
-        "tensorflow": ["--network", "mlp", "--steps-per-execution", "32", "--jit-compile", "true"],
-        "torch": ["--network", "mlp", "--steps-per-execution", "32", "--jit-compile", "true"],
-    }),
+    (
+        "fast path with autodiff derivatives (derivative_method='autodiff')",
+        {
+            "jax": ["--network", "mlp", "--steps-per-execution", "32", "--derivative-method", "autodiff"],
+            "tensorflow": [
+                "--network",
+                "mlp",
+                "--steps-per-execution",
+                "32",
+                "--jit-compile",
+                "true",
+                "--derivative-method",
+                "autodiff",
+            ],
+            "torch": ["--network", "mlp", "--derivative-method", "autodiff"],
+        },
+    ),
+    (
+        "today's fast path: MLP + public compile options",
+        {
+            "jax": ["--network", "mlp", "--steps-per-execution", "32"],
+            "tensorflow": ["--network", "mlp", "--steps-per-execution", "32", "--jit-compile", "true"],
+            "torch": ["--network", "mlp", "--steps-per-execution", "32", "--jit-compile", "true"],
+        },
+    ),
 ]
 AUTODIFF, TODAY = KERAS_PINN[1][0], KERAS_PINN[2][0]
 #: ``--rows`` names of the keras-pinn rows, in KERAS_PINN's order.
@@ -94,7 +108,9 @@ def find_deepxde(python: str | None):
         try:
             out = subprocess.run(
                 [py, "-c", "import importlib.metadata as m; print(m.version('deepxde'))"],
-                capture_output=True, text=True, timeout=120,
+                capture_output=True,
+                text=True,
+                timeout=120,
             )
         except (OSError, subprocess.TimeoutExpired) as error:
             return None, f"not installed ({py}: {error})"
@@ -112,7 +128,7 @@ def run_one(cmd, env, timeout):
         return {"error": f"timed out after {timeout} s"}
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT "):])
+            result = json.loads(line[len("RESULT ") :])
             result["wall_s"] = round(time.perf_counter() - start, 1)
             return result
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
@@ -129,27 +145,50 @@ def plan(args, dde_python):
             threads = ["--threads", str(args.threads)] if backend == "torch" else []
             hand = HANDWRITTEN[backend][: 2 if args.quick else None] if "handwritten" in args.implementations else []
             for label, extra in hand:
-                runs.append(dict(
-                    problem=problem, backend=backend, implementation="handwritten", label=label, env=env,
-                    cmd=[sys.executable, os.path.join(HERE, SCRIPT[backend]), "--problem", problem]
-                    + extra + timing + threads,
-                ))
+                runs.append(
+                    dict(
+                        problem=problem,
+                        backend=backend,
+                        implementation="handwritten",
+                        label=label,
+                        env=env,
+                        cmd=[sys.executable, os.path.join(HERE, SCRIPT[backend]), "--problem", problem]
+                        + extra
+                        + timing
+                        + threads,
+                    )
+                )
             for key, (label, extras) in zip(ROW_KEYS, KERAS_PINN):
                 if "keras-pinn" not in args.implementations or key not in args.rows:
                     continue
-                runs.append(dict(
-                    problem=problem, backend=backend, implementation="keras-pinn", label=label, env=env,
-                    cmd=[sys.executable, os.path.join(HERE, "keras_pinn_bench.py"), "--problem", problem]
-                    + extras[backend] + timing + threads,
-                ))
+                runs.append(
+                    dict(
+                        problem=problem,
+                        backend=backend,
+                        implementation="keras-pinn",
+                        label=label,
+                        env=env,
+                        cmd=[sys.executable, os.path.join(HERE, "keras_pinn_bench.py"), "--problem", problem]
+                        + extras[backend]
+                        + timing
+                        + threads,
+                    )
+                )
             if dde_python and "deepxde" in args.implementations:
                 dde_env = dict(env, DDE_BACKEND=DDE_BACKEND[backend])
                 dde_env.pop("KERAS_BACKEND")
-                runs.append(dict(
-                    problem=problem, backend=backend, implementation="deepxde",
-                    label=f"DDE_BACKEND={DDE_BACKEND[backend]}", env=dde_env,
-                    cmd=[dde_python, os.path.join(HERE, "deepxde_bench.py"), "--problem", problem] + timing + threads,
-                ))
+                runs.append(
+                    dict(
+                        problem=problem,
+                        backend=backend,
+                        implementation="deepxde",
+                        label=f"DDE_BACKEND={DDE_BACKEND[backend]}",
+                        env=dde_env,
+                        cmd=[dde_python, os.path.join(HERE, "deepxde_bench.py"), "--problem", problem]
+                        + timing
+                        + threads,
+                    )
+                )
     return runs
 
 
@@ -162,8 +201,10 @@ def aggregate(runs, results):
         row = {k: run[k] for k in ("problem", "backend", "implementation", "label")}
         row["command"] = " ".join(
             [f"{k}={run['env'][k]}" for k in ("KERAS_BACKEND", "DDE_BACKEND") if k in run["env"]]
-            + [shlex.quote(os.path.relpath(c, ROOT) if os.path.isabs(c) and c.startswith(ROOT) else c)
-               for c in run["cmd"]]
+            + [
+                shlex.quote(os.path.relpath(c, ROOT) if os.path.isabs(c) and c.startswith(ROOT) else c)
+                for c in run["cmd"]
+            ]
         )
         if not ok:
             row["error"] = results[i][-1]["error"] if results[i] else "not run"
@@ -200,9 +241,12 @@ def summarize(rows):
             best = _best([r for r in group if r["implementation"] == "handwritten"])
             dde = _best([r for r in group if r["implementation"] == "deepxde"])
             keras = [r for r in group if r["implementation"] == "keras-pinn"]
-            entry = {"problem": problem, "backend": backend,
-                     "best_handwritten": best and {"label": best["label"], "steps_per_s": best["steps_per_s"]},
-                     "deepxde": dde and {"label": dde["label"], "steps_per_s": dde["steps_per_s"]}}
+            entry = {
+                "problem": problem,
+                "backend": backend,
+                "best_handwritten": best and {"label": best["label"], "steps_per_s": best["steps_per_s"]},
+                "deepxde": dde and {"label": dde["label"], "steps_per_s": dde["steps_per_s"]},
+            }
             top = _best(keras)
             entry["today"] = top and {
                 "label": top["label"],
@@ -227,15 +271,20 @@ def print_table(rows, out=sys.stdout):
     for problem in dict.fromkeys(r["problem"] for r in rows):
         what = common.PROBLEMS[problem]["what"] if problem in common.PROBLEMS else ""
         print(f"\n### {problem}: {what}\n", file=out)
-        print("| backend | implementation | configuration | steps/s | best window | peak RSS MB "
-              "| x best hand-written | x DeepXDE |", file=out)
+        print(
+            "| backend | implementation | configuration | steps/s | best window | peak RSS MB "
+            "| x best hand-written | x DeepXDE |",
+            file=out,
+        )
         print("| --- | --- | --- | --- | --- | --- | --- | --- |", file=out)
         for r in rows:
             if r["problem"] != problem:
                 continue
             if "error" in r:
-                print(f"| {r['backend']} | {r['implementation']} | {r['label']} | failed: {r['error'][:120]} "
-                      "| | | | |", file=out)
+                print(
+                    f"| {r['backend']} | {r['implementation']} | {r['label']} | failed: {r['error'][:120]} | | | | |",
+                    file=out,
+                )
                 continue
             s = next(s for s in summary if (s["problem"], s["backend"]) == (problem, r["backend"]))
             hand = s["best_handwritten"] and r["steps_per_s"] / s["best_handwritten"]["steps_per_s"]
@@ -243,26 +292,39 @@ def print_table(rows, out=sys.stdout):
             print(
                 f"| {r['backend']} | {r['implementation']} | {r['label']} | {fmt(r['steps_per_s'], '.1f')} "
                 f"| {fmt(r['best_window_steps_per_s'], '.1f')} | {fmt(r['peak_rss_mb'], '.0f')} "
-                f"| {fmt(hand)} | {fmt(dde)} |", file=out)
+                f"| {fmt(hand)} | {fmt(dde)} |",
+                file=out,
+            )
     print("\n### Summary: keras-pinn against the best hand-written loop and DeepXDE\n", file=out)
-    print("| problem | backend | best hand-written | DeepXDE | keras-pinn (best configuration) | x hand "
-          "| x DeepXDE |", file=out)
+    print(
+        "| problem | backend | best hand-written | DeepXDE | keras-pinn (best configuration) | x hand | x DeepXDE |",
+        file=out,
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |", file=out)
 
     def cells(k):
         if not k:
             return "- | - | -"
-        hand = "-" if k["ratio_vs_best_handwritten"] is None else fmt(k["ratio_vs_best_handwritten"]) + (
-            "" if k["meets_0.9x_handwritten"] else " (< 0.9)")
-        dde = "-" if k["ratio_vs_deepxde"] is None else fmt(k["ratio_vs_deepxde"]) + (
-            "" if k["beats_deepxde"] else " (slower)")
+        hand = (
+            "-"
+            if k["ratio_vs_best_handwritten"] is None
+            else fmt(k["ratio_vs_best_handwritten"]) + ("" if k["meets_0.9x_handwritten"] else " (< 0.9)")
+        )
+        dde = (
+            "-"
+            if k["ratio_vs_deepxde"] is None
+            else fmt(k["ratio_vs_deepxde"]) + ("" if k["beats_deepxde"] else " (slower)")
+        )
         return f"{fmt(k['steps_per_s'], '.1f')} ({k['label']}) | {hand} | {dde}"
 
     for s in summary:
         hw, dde = s["best_handwritten"], s["deepxde"]
         hw_cell = f"{fmt(hw['steps_per_s'], '.1f')} ({hw['label']})" if hw else "-"
-        print(f"| {s['problem']} | {s['backend']} | {hw_cell} | {fmt(dde and dde['steps_per_s'], '.1f')} "
-              f"| {cells(s['today'])} |", file=out)
+        print(
+            f"| {s['problem']} | {s['backend']} | {hw_cell} | {fmt(dde and dde['steps_per_s'], '.1f')} "
+            f"| {cells(s['today'])} |",
+            file=out,
+        )
 
 
 def defaults_summary(rows):
@@ -271,14 +333,24 @@ def defaults_summary(rows):
     out = []
     for problem in dict.fromkeys(r["problem"] for r in rows):
         for backend in dict.fromkeys(r["backend"] for r in rows if r["problem"] == problem):
-            group = {r["label"]: r for r in rows
-                     if r["problem"] == problem and r["backend"] == backend and "steps_per_s" in r}
+            group = {
+                r["label"]: r
+                for r in rows
+                if r["problem"] == problem and r["backend"] == backend and "steps_per_s" in r
+            }
             default, fast = group.get(KERAS_PINN[0][0]), group.get(TODAY)
             if default and fast:
                 ratio = round(default["steps_per_s"] / fast["steps_per_s"], 3)
-                out.append({"problem": problem, "backend": backend, "default_steps_per_s": default["steps_per_s"],
-                            "fast_path_steps_per_s": fast["steps_per_s"], "ratio": ratio,
-                            "meets_0.9x_fast_path": ratio >= 0.9})
+                out.append(
+                    {
+                        "problem": problem,
+                        "backend": backend,
+                        "default_steps_per_s": default["steps_per_s"],
+                        "fast_path_steps_per_s": fast["steps_per_s"],
+                        "ratio": ratio,
+                        "meets_0.9x_fast_path": ratio >= 0.9,
+                    }
+                )
     return out
 
 
@@ -291,8 +363,11 @@ def print_defaults(rows, out=sys.stdout):
     print("| --- | --- | --- | --- | --- |", file=out)
     for e in entries:
         mark = "" if e["meets_0.9x_fast_path"] else " (< 0.9)"
-        print(f"| {e['problem']} | {e['backend']} | {e['default_steps_per_s']:.1f} | {e['fast_path_steps_per_s']:.1f} "
-              f"| {e['ratio']:.2f}{mark} |", file=out)
+        print(
+            f"| {e['problem']} | {e['backend']} | {e['default_steps_per_s']:.1f} | {e['fast_path_steps_per_s']:.1f} "
+            f"| {e['ratio']:.2f}{mark} |",
+            file=out,
+        )
 
 
 def plot(rows, path):
@@ -304,8 +379,12 @@ def plot(rows, path):
     problems = list(dict.fromkeys(r["problem"] for r in rows))
     fig, axes = plt.subplots(1, len(problems), figsize=(5.5 * len(problems), 4.2), squeeze=False)
     series = [
-        ("best hand-written", lambda g: max((r for r in g if r["implementation"] == "handwritten"),
-                                            key=lambda r: r["steps_per_s"], default=None)),
+        (
+            "best hand-written",
+            lambda g: max(
+                (r for r in g if r["implementation"] == "handwritten"), key=lambda r: r["steps_per_s"], default=None
+            ),
+        ),
         ("keras-pinn as shipped", lambda g: next((r for r in g if r["label"] == KERAS_PINN[0][0]), None)),
         ("keras-pinn fast path, autodiff", lambda g: next((r for r in g if r["label"] == AUTODIFF), None)),
         ("keras-pinn today's fast path", lambda g: next((r for r in g if r["label"] == TODAY), None)),
@@ -338,30 +417,46 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="Burgers only, short windows, fewer variants")
     parser.add_argument("--problems", default=None, help="comma-separated (default: all; --quick: burgers)")
     parser.add_argument("--backends", default=",".join(BACKENDS))
-    parser.add_argument("--deepxde-python", default=os.environ.get("DEEPXDE_PYTHON"),
-                        help="a Python with DeepXDE installed (default: this one, if it has it)")
+    parser.add_argument(
+        "--deepxde-python",
+        default=os.environ.get("DEEPXDE_PYTHON"),
+        help="a Python with DeepXDE installed (default: this one, if it has it)",
+    )
     parser.add_argument("--no-deepxde", action="store_true")
     parser.add_argument("--rounds", type=int, default=1, help="repeat every run this many times, interleaved")
     parser.add_argument("--windows", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--threads", type=int, default=1, help="PyTorch intra-op threads (all PyTorch runs)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per subprocess")
-    parser.add_argument("--malloc", default="tuned", choices=sorted(common.MALLOC_MODES),
-                        help="glibc malloc settings of every subprocess (tuned: see common.MALLOC_TUNED)")
-    parser.add_argument("--implementations", default=",".join(IMPLEMENTATIONS),
-                        help=f"comma-separated subset of {','.join(IMPLEMENTATIONS)} (default: all)")
-    parser.add_argument("--rows", default=",".join(ROW_KEYS),
-                        help="keras-pinn rows, comma-separated: default (Sequential(Dense), compile(optimizer)), "
-                        "autodiff (fast path with derivative_method='autodiff'), fast (the fast path); default: all")
-    parser.add_argument("--out", default=os.path.join(ROOT, "docs", "performance", "compare"),
-                        help="writes OUT.json and OUT.png")
+    parser.add_argument(
+        "--malloc",
+        default="tuned",
+        choices=sorted(common.MALLOC_MODES),
+        help="glibc malloc settings of every subprocess (tuned: see common.MALLOC_TUNED)",
+    )
+    parser.add_argument(
+        "--implementations",
+        default=",".join(IMPLEMENTATIONS),
+        help=f"comma-separated subset of {','.join(IMPLEMENTATIONS)} (default: all)",
+    )
+    parser.add_argument(
+        "--rows",
+        default=",".join(ROW_KEYS),
+        help="keras-pinn rows, comma-separated: default (Sequential(Dense), compile(optimizer)), "
+        "autodiff (fast path with derivative_method='autodiff'), fast (the fast path); default: all",
+    )
+    parser.add_argument(
+        "--out", default=os.path.join(ROOT, "docs", "performance", "compare"), help="writes OUT.json and OUT.png"
+    )
     args = parser.parse_args(argv)
     args.problems = (args.problems or ("burgers" if args.quick else ",".join(common.PROBLEMS))).split(",")
     args.backends = args.backends.split(",")
     args.implementations = args.implementations.split(",")
     args.rows = args.rows.split(",")
-    for name, values, allowed in (("implementations", args.implementations, IMPLEMENTATIONS),
-                                  ("rows", args.rows, ROW_KEYS)):
+    for name, values, allowed in (
+        ("implementations", args.implementations, IMPLEMENTATIONS),
+        ("rows", args.rows, ROW_KEYS),
+    ):
         if not values or any(v not in allowed for v in values):
             parser.error(f"--{name} must be a comma-separated subset of {','.join(allowed)}. Received: {values}")
     args.windows = args.windows or (3 if args.quick else 5)
@@ -378,8 +473,11 @@ def main(argv=None):
     print(f"load average at start (1, 5, 15 min): {machine['load_average']}")
     print(f"DeepXDE: {dde_version}" + (f" ({dde_python})" if dde_python else ""))
     print(f"glibc malloc: {args.malloc} {common.malloc_env(args.malloc) or ''} (every subprocess)")
-    print(f"PyTorch threads: {args.threads} (torch.set_num_threads, all PyTorch runs); "
-          f"timing: {args.windows} windows of ~{args.seconds} s after warm-up, median", flush=True)
+    print(
+        f"PyTorch threads: {args.threads} (torch.set_num_threads, all PyTorch runs); "
+        f"timing: {args.windows} windows of ~{args.seconds} s after warm-up, median",
+        flush=True,
+    )
 
     runs = plan(args, dde_python)
     results = [[] for _ in runs]
@@ -391,9 +489,11 @@ def main(argv=None):
             result["load_average_start"] = load
             results[i].append(result)
             status = result.get("error") or f"{result['steps_per_s']:8.1f} steps/s  {result['peak_rss_mb']:7.0f} MB"
-            print(f"[{rnd + 1}/{args.rounds} {i + 1:2d}/{len(runs)}] {run['problem']:9s} {run['backend']:10s} "
-                  f"{run['implementation']:11s} {run['label'][:48]:48s} {status}  (load {load[0] if load else '?'})",
-                  flush=True)
+            print(
+                f"[{rnd + 1}/{args.rounds} {i + 1:2d}/{len(runs)}] {run['problem']:9s} {run['backend']:10s} "
+                f"{run['implementation']:11s} {run['label'][:48]:48s} {status}  (load {load[0] if load else '?'})",
+                flush=True,
+            )
     rows, summary = aggregate(runs, results)
     machine["load_average_end"] = common.load_average()
     versions = {}
@@ -405,12 +505,18 @@ def main(argv=None):
     print_table(rows)
     print_defaults(rows)
     out = {
-        "command": f"python {command}", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine,
-        "versions": versions, "deepxde": dde_version, "torch_threads": args.threads,
+        "command": f"python {command}",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": machine,
+        "versions": versions,
+        "deepxde": dde_version,
+        "torch_threads": args.threads,
         "malloc": {"mode": args.malloc, "environment": common.malloc_env(args.malloc)},
         "timing": {"windows": args.windows, "seconds": args.seconds, "rounds": args.rounds},
         "problems": {p: common.PROBLEMS[p]["what"] for p in args.problems},
-        "summary": summary, "defaults": defaults_summary(rows), "rows": rows,
+        "summary": summary,
+        "defaults": defaults_summary(rows),
+        "rows": rows,
     }
     common.write_json(out, args.out)
     plot(rows, args.out + ".png")

@@ -49,8 +49,12 @@ def build(spec):
         bc = dde.icbc.DirichletBC(geomtime, lambda x: 0, lambda _, on_boundary: on_boundary)
         ic = dde.icbc.IC(geomtime, lambda x: -np.sin(np.pi * x[:, 0:1]), lambda _, on_initial: on_initial)
         data = dde.data.TimePDE(
-            geomtime, pde, [bc, ic],
-            num_domain=spec["n_pde"], num_boundary=spec["n_bc"], num_initial=spec["n_ic"],
+            geomtime,
+            pde,
+            [bc, ic],
+            num_domain=spec["n_pde"],
+            num_boundary=spec["n_bc"],
+            num_initial=spec["n_ic"],
         )
     else:
         geom = dde.geometry.Rectangle([-1.0, -1.0], [1.0, 1.0])
@@ -102,12 +106,18 @@ def main(argv=None):
     framework = {"pytorch": "torch", "tensorflow": "tensorflow", "jax": "jax"}.get(backend, backend)
     loss = model.train_state.loss_train
     result.update(
-        implementation="deepxde", framework=framework, backend=framework, problem=args.problem,
-        n_pde=spec["n_pde"], width=spec["widths"][0],
+        implementation="deepxde",
+        framework=framework,
+        backend=framework,
+        problem=args.problem,
+        n_pde=spec["n_pde"],
+        width=spec["widths"][0],
         variant=f"DDE_BACKEND={backend}, xla_jit={dde.config.xla_jit}, "
         f"{model.train_state.X_train.shape[0]} training points (residual evaluated at all)",
-        loop="dde.Model.train", loss=None if loss is None else float(sum(loss)),
-        versions=versions, torch_threads=threads,
+        loop="dde.Model.train",
+        loss=None if loss is None else float(sum(loss)),
+        versions=versions,
+        torch_threads=threads,
     )
     common.report(result, args.json)
 

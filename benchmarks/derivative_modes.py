@@ -79,7 +79,10 @@ def main():
     ref = results["forward (nested jvp)"][0]
     print(f"jax {jax.__version__}, {args.points} points, 8x20 tanh MLP, loss+weight gradient per call:")
     for name, (value, seconds) in results.items():
-        print(f"  {name:<24} {seconds * 1e3:7.2f} ms  ({1 / seconds:6.1f} /s)  loss={value:.6g} (diff {abs(value - ref):.1e})")
+        print(
+            f"  {name:<24} {seconds * 1e3:7.2f} ms  ({1 / seconds:6.1f} "
+            f"/s)  loss={value:.6g} (diff {abs(value - ref):.1e})"
+        )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ each with the activations stored (points, features) (``pf``, as
 interleaved (rounds of short windows, median), which resists other jobs on
 a shared machine better than one variant after the other.
 
-    python benchmarks/derivative_orders.py                 # all backends, writes docs/performance/derivative_orders.json
+    python benchmarks/derivative_orders.py  # all backends, writes docs/performance/derivative_orders.json
     python benchmarks/derivative_orders.py --quick
 """
 
@@ -142,6 +142,7 @@ def _tf_variants(widths, n, order):
 
         for mode, fn, xlas in (("reverse", reverse, (True, False)), ("forward", forward, (False,))):
             for xla in xlas:
+
                 @tf.function(jit_compile=xla)
                 def step(fn=fn, params=params):
                     with tf.GradientTape() as tape:
@@ -166,8 +167,11 @@ def _torch_variants(widths, n, order):
     out = {}
     for layout in ("pf", "fp"):
         fp = layout == "fp"
-        params = [torch.tensor(a.copy(), requires_grad=True)
-                  for w, b in weights for a in ((w.T, b[:, None]) if fp else (w, b))]
+        params = [
+            torch.tensor(a.copy(), requires_grad=True)
+            for w, b in weights
+            for a in ((w.T, b[:, None]) if fp else (w, b))
+        ]
         x0 = torch.tensor(x_np.T.copy() if fp else x_np)
         e = torch.zeros_like(x0)
         if fp:
@@ -199,6 +203,7 @@ def _torch_variants(widths, n, order):
             return f(x0)
 
         for mode, fn in (("reverse", reverse), ("forward", forward)):
+
             def call(fn=fn, params=params):
                 loss = torch.mean(fn() ** 2)
                 torch.autograd.grad(loss, params, allow_unused=True)
@@ -223,10 +228,21 @@ def worker(args):
                     values[key] = call()
                     call()
                 except Exception as error:  # noqa: BLE001 - reported in the table
-                    print("RESULT " + json.dumps({
-                        "backend": args.backend, "network": name, "order": order, "mode": key[0],
-                        "layout": key[1], "compiler": key[2], "error": f"{type(error).__name__}: {error}"[:200]}),
-                        flush=True)
+                    print(
+                        "RESULT "
+                        + json.dumps(
+                            {
+                                "backend": args.backend,
+                                "network": name,
+                                "order": order,
+                                "mode": key[0],
+                                "layout": key[1],
+                                "compiler": key[2],
+                                "error": f"{type(error).__name__}: {error}"[:200],
+                            }
+                        ),
+                        flush=True,
+                    )
                     del variants[key]
                     continue
                 compile_s[key] = time.perf_counter() - start
@@ -243,11 +259,26 @@ def worker(args):
                     times[key].append((time.perf_counter() - start) / reps[key])
             for key in variants:
                 ms = 1e3 * statistics.median(times[key])
-                print("RESULT " + json.dumps({
-                    "backend": args.backend, "network": name, "order": order, "mode": key[0], "layout": key[1],
-                    "compiler": key[2], "ms_per_call": round(ms, 3), "calls_per_s": round(1e3 / ms, 1),
-                    "best_ms": round(1e3 * min(times[key]), 3), "compile_s": round(compile_s[key], 2),
-                    "loss": values[key], "load_average": common.load_average()}), flush=True)
+                print(
+                    "RESULT "
+                    + json.dumps(
+                        {
+                            "backend": args.backend,
+                            "network": name,
+                            "order": order,
+                            "mode": key[0],
+                            "layout": key[1],
+                            "compiler": key[2],
+                            "ms_per_call": round(ms, 3),
+                            "calls_per_s": round(1e3 / ms, 1),
+                            "best_ms": round(1e3 * min(times[key]), 3),
+                            "compile_s": round(compile_s[key], 2),
+                            "loss": values[key],
+                            "load_average": common.load_average(),
+                        }
+                    ),
+                    flush=True,
+                )
 
 
 def main(argv=None):
@@ -257,8 +288,12 @@ def main(argv=None):
     parser.add_argument("--orders", default="1,2,4")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=0.25, help="length of one timed window")
-    parser.add_argument("--malloc", default="tuned", choices=sorted(common.MALLOC_MODES),
-                        help="glibc malloc settings of the subprocesses (see common.MALLOC_TUNED)")
+    parser.add_argument(
+        "--malloc",
+        default="tuned",
+        choices=sorted(common.MALLOC_MODES),
+        help="glibc malloc settings of the subprocesses (see common.MALLOC_TUNED)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="PyTorch intra-op threads")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "performance", "derivative_orders"))
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -270,20 +305,40 @@ def main(argv=None):
         return worker(args)
     command = " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
     machine = common.machine()
-    print(f"# python {command}\nmachine: {machine['cpu']}, {machine['cores']} cores; load {machine['load_average']}",
-          flush=True)
+    print(
+        f"# python {command}\nmachine: {machine['cpu']}, {machine['cores']} cores; load {machine['load_average']}",
+        flush=True,
+    )
+
     def describe(backend, r):
         status = r.get("error") or f"{r['ms_per_call']:9.3f} ms  (best {r['best_ms']:.3f})"
-        return (f"{backend:10s} {r['network']:20s} order {r['order']} {r['mode']:8s} {r['layout']} "
-                f"{r['compiler']:11s} {status}")
+        return (
+            f"{backend:10s} {r['network']:20s} order {r['order']} {r['mode']:8s} {r['layout']} "
+            f"{r['compiler']:11s} {status}"
+        )
 
     started = time.time()
-    worker_args = ["--orders", ",".join(map(str, args.orders)), "--rounds", str(args.rounds),
-                   "--seconds", str(args.seconds), "--threads", str(args.threads)] + (["--quick"] if args.quick else [])
+    worker_args = [
+        "--orders",
+        ",".join(map(str, args.orders)),
+        "--rounds",
+        str(args.rounds),
+        "--seconds",
+        str(args.seconds),
+        "--threads",
+        str(args.threads),
+    ] + (["--quick"] if args.quick else [])
     results = common.run_backend_workers(__file__, args.backends.split(","), worker_args, args.malloc, describe, ROOT)
-    out = {"command": f"python {command}", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine,
-           "load_average_end": common.load_average(), "elapsed_s": round(time.time() - started),
-           "torch_threads": args.threads, "malloc": args.malloc, "results": results}
+    out = {
+        "command": f"python {command}",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": machine,
+        "load_average_end": common.load_average(),
+        "elapsed_s": round(time.time() - started),
+        "torch_threads": args.threads,
+        "malloc": args.malloc,
+        "results": results,
+    }
     common.write_json(out, args.out)
     print(f"wrote {args.out}.json ({out['elapsed_s']} s)")
 

@@ -119,8 +119,16 @@ def run_config(devices, n_points, steps, n_condition, lr, timeout):
         TF_CPP_MIN_LOG_LEVEL="3",
         XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
     )
-    args = [sys.executable, str(Path(__file__).resolve()), "--worker", str(devices), str(n_points), str(steps),
-            str(n_condition), str(lr)]
+    args = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        str(devices),
+        str(n_points),
+        str(steps),
+        str(n_condition),
+        str(lr),
+    ]
     load = os.getloadavg()[0]
     start = time.perf_counter()
     proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
@@ -145,10 +153,20 @@ def plot(results, path):
         ax.plot(d, [r["steps_per_s"] for r in rs], "o-", label=f"{n:,} points")
         bx.plot(d, [r["cpu_s_per_step"] for r in rs], "o-", label=f"{n:,} points")
     devices = sorted({r["devices"] for r in results})
-    ax.set(xlabel="forced host devices (all on the same CPU cores)", ylabel="steps / s (wall clock)",
-           yscale="log", xticks=devices, title="PINNModel.fit under DataParallel, CPU")
-    bx.set(xlabel="forced host devices (all on the same CPU cores)", ylabel="CPU seconds / step (all threads)",
-           yscale="log", xticks=devices, title="total work per step")
+    ax.set(
+        xlabel="forced host devices (all on the same CPU cores)",
+        ylabel="steps / s (wall clock)",
+        yscale="log",
+        xticks=devices,
+        title="PINNModel.fit under DataParallel, CPU",
+    )
+    bx.set(
+        xlabel="forced host devices (all on the same CPU cores)",
+        ylabel="CPU seconds / step (all threads)",
+        yscale="log",
+        xticks=devices,
+        title="total work per step",
+    )
     for a in (ax, bx):
         a.set_ylim(0.02, 100)
         a.grid(alpha=0.3, which="both")
@@ -191,7 +209,8 @@ def main(argv=None):
             results.append(r)
             print(
                 f"devices={d} n_collocation={n:>9,} steps/s={r['steps_per_s']:8.3f} "
-                f"cpu_s/step={r['cpu_s_per_step']:7.3f} first_step_s={r['first_step_s']:6.1f} peak_rss_mib={r['peak_rss_mib']:7.0f} "
+                f"cpu_s/step={r['cpu_s_per_step']:7.3f} first_step_s={r['first_step_s']:6.1f} "
+                f"peak_rss_mib={r['peak_rss_mib']:7.0f} "
                 f"loss {r['loss'][0]:.4f} -> {r['loss'][-1]:.4f} rows/device={r['collocation_rows_per_device']} "
                 f"load={r['load_average_before']:.1f}",
                 flush=True,
@@ -201,7 +220,9 @@ def main(argv=None):
     from importlib.metadata import version
 
     meta = {
-        "command": " ".join(["python benchmarks/distribution_scaling.py", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(
+            ["python benchmarks/distribution_scaling.py", *(argv if argv is not None else sys.argv[1:])]
+        ),
         "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs ({platform.processor() or 'cpu'}), "
         f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),

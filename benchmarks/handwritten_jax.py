@@ -133,10 +133,12 @@ def main(argv=None):
                 params, opt, loss = jstep(params, opt, data)
             jax.block_until_ready(loss)
     else:
+
         def chunk(p, o, d):
             def body(_, carry):
                 p, o, _ = carry
                 return step(p, o, d)
+
             return jax.lax.fori_loop(0, args.chunk, body, (p, o, 0.0))
 
         jchunk = jax.jit(chunk, donate_argnums=(0, 1))
@@ -152,12 +154,19 @@ def main(argv=None):
     result = common.Timer(args.windows, args.seconds, args.steps).measure(run)
     _, _, loss = jax.jit(step)(params, opt, data)
     result.update(
-        implementation="handwritten", framework="jax", backend="jax", problem=args.problem,
-        n_pde=spec["n_pde"], width=spec["widths"][0],
-        variant=f"layout={args.layout}, {args.mode} (nested jvp)" if args.mode == "forward"
+        implementation="handwritten",
+        framework="jax",
+        backend="jax",
+        problem=args.problem,
+        n_pde=spec["n_pde"],
+        width=spec["widths"][0],
+        variant=f"layout={args.layout}, {args.mode} (nested jvp)"
+        if args.mode == "forward"
         else f"layout={args.layout}, reverse (nested grad)",
         loop=args.loop if args.loop == "python" else f"fused x{args.chunk}",
-        initial_loss=initial, loss=float(loss), versions={"jax": jax.__version__},
+        initial_loss=initial,
+        loss=float(loss),
+        versions={"jax": jax.__version__},
     )
     common.report(result, args.json)
 

@@ -145,12 +145,19 @@ def main(argv=None):
 
     result = common.Timer(args.windows, args.seconds, args.steps).measure(run)
     result.update(
-        implementation="handwritten", framework="tensorflow", backend="tensorflow", problem=args.problem,
-        n_pde=spec["n_pde"], width=spec["widths"][0],
+        implementation="handwritten",
+        framework="tensorflow",
+        backend="tensorflow",
+        problem=args.problem,
+        n_pde=spec["n_pde"],
+        width=spec["widths"][0],
         variant=f"layout={args.layout}, {args.mode} ("
         + ("nested GradientTape" if args.mode == "reverse" else "nested ForwardAccumulator")
         + f"), tf.function{' + XLA' if args.xla else ''}",
-        loop="python", initial_loss=initial, loss=float(loss), versions={"tensorflow": tf.__version__},
+        loop="python",
+        initial_loss=initial,
+        loss=float(loss),
+        versions={"tensorflow": tf.__version__},
     )
     common.report(result, args.json)
 

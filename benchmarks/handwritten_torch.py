@@ -131,11 +131,18 @@ def main(argv=None):
     result = common.Timer(args.windows, args.seconds, args.steps).measure(run)
     mode = "reverse (autograd.grad, create_graph)" if args.mode == "reverse" else "forward (nested torch.func.jvp)"
     result.update(
-        implementation="handwritten", framework="torch", backend="torch", problem=args.problem,
-        n_pde=spec["n_pde"], width=spec["widths"][0],
+        implementation="handwritten",
+        framework="torch",
+        backend="torch",
+        problem=args.problem,
+        n_pde=spec["n_pde"],
+        width=spec["widths"][0],
         variant=f"layout={args.layout}, {mode}, " + ("torch.compile(net)" if args.compile else "eager"),
-        loop="python", initial_loss=initial, loss=float(loss.detach()),
-        versions={"torch": torch.__version__}, torch_threads=threads,
+        loop="python",
+        initial_loss=initial,
+        loss=float(loss.detach()),
+        versions={"torch": torch.__version__},
+        torch_threads=threads,
     )
     common.report(result, args.json)
 

@@ -39,9 +39,7 @@ def build(spec, network="mlp", layout="auto", seed=0, derivative_method="auto"):
     pts = common.make_points(spec, seed)
     if network == "dense":
         net = keras.Sequential(
-            [keras.Input((2,))]
-            + [keras.layers.Dense(w, "tanh") for w in spec["widths"]]
-            + [keras.layers.Dense(1)]
+            [keras.Input((2,))] + [keras.layers.Dense(w, "tanh") for w in spec["widths"]] + [keras.layers.Dense(1)]
         )
     elif network == "mlp-seq":
         net = keras.Sequential([keras.Input((2,)), kp.layers.MLP(spec["widths"], 1, "tanh", layout=layout)])
@@ -61,8 +59,15 @@ def build(spec, network="mlp", layout="auto", seed=0, derivative_method="auto"):
         domain = kp.Box([-1.0, -1.0], [1.0, 1.0], names=("x", "y"))
         pde = HelmholtzResidual(**common.HELMHOLTZ)
         conditions = [kp.DirichletBC(0.0, points=pts["bc"], name="bc")]
-    model = kp.PINNModel(net, domain, pde, conditions=conditions, n_collocation=spec["n_pde"], seed=seed,
-                         derivative_method=derivative_method)
+    model = kp.PINNModel(
+        net,
+        domain,
+        pde,
+        conditions=conditions,
+        n_collocation=spec["n_pde"],
+        seed=seed,
+        derivative_method=derivative_method,
+    )
     model.set_points("pde", pts["pde"])
     return model
 
@@ -94,8 +99,18 @@ class _Clock:
         self.callback = Clock()
 
 
-def measure(spec, network="mlp", layout="auto", jit_compile="auto", steps_per_execution=None,
-            windows=6, seconds=2.0, steps=None, evaluate=True, derivative_method="auto"):
+def measure(
+    spec,
+    network="mlp",
+    layout="auto",
+    jit_compile="auto",
+    steps_per_execution=None,
+    windows=6,
+    seconds=2.0,
+    steps=None,
+    evaluate=True,
+    derivative_method="auto",
+):
     """Builds, compiles and times keras-pinn on ``spec``; returns the result dict."""
     import keras
     import numpy as np
@@ -127,8 +142,13 @@ def measure(spec, network="mlp", layout="auto", jit_compile="auto", steps_per_ex
     layer = model.network.layers[-1] if network == "mlp-seq" else model.network
     layout = getattr(layer, "resolved_layout", "points_features")
     result.update(
-        network=network, layout=layout, jit_compile=bool(model.jit_compile), steps_per_execution=spe,
-        n_pde=spec["n_pde"], width=spec["widths"][0], derivative_method=derivative_method,
+        network=network,
+        layout=layout,
+        jit_compile=bool(model.jit_compile),
+        steps_per_execution=spe,
+        n_pde=spec["n_pde"],
+        width=spec["widths"][0],
+        derivative_method=derivative_method,
         taylor=model.resolved_derivative_method == "taylor",
         initial_loss=None if initial is None else float(initial),
         loss=float(np.asarray(history.history["loss"][-1])),
@@ -161,14 +181,23 @@ def versions():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     common.add_common_arguments(parser)
-    parser.add_argument("--network", default="mlp", choices=["mlp", "mlp-seq", "dense"],
-                        help="mlp: kp.layers.MLP as the network; mlp-seq: inside a Sequential; dense: Sequential of Dense")
-    parser.add_argument("--layout", default="auto", choices=["auto", "fp", "pf"],
-                        help="activation layout of --network mlp")
+    parser.add_argument(
+        "--network",
+        default="mlp",
+        choices=["mlp", "mlp-seq", "dense"],
+        help="mlp: kp.layers.MLP as the network; mlp-seq: inside a Sequential; dense: Sequential of Dense",
+    )
+    parser.add_argument(
+        "--layout", default="auto", choices=["auto", "fp", "pf"], help="activation layout of --network mlp"
+    )
     parser.add_argument("--jit-compile", default="auto", help="model.compile(jit_compile=...): auto, true, false")
     parser.add_argument("--steps-per-execution", type=int, default=None)
-    parser.add_argument("--derivative-method", default="auto", choices=["auto", "autodiff", "taylor"],
-                        help="PINNModel(derivative_method=...)")
+    parser.add_argument(
+        "--derivative-method",
+        default="auto",
+        choices=["auto", "autodiff", "taylor"],
+        help="PINNModel(derivative_method=...)",
+    )
     args = parser.parse_args(argv)
 
     threads = None
@@ -179,16 +208,32 @@ def main(argv=None):
     import keras_pinn as kp
 
     spec = common.problem(args.problem, args.n_pde, args.width)
-    result = measure(spec, args.network, args.layout, _bool(args.jit_compile), args.steps_per_execution,
-                     args.windows, args.seconds, args.steps, derivative_method=args.derivative_method)
+    result = measure(
+        spec,
+        args.network,
+        args.layout,
+        _bool(args.jit_compile),
+        args.steps_per_execution,
+        args.windows,
+        args.seconds,
+        args.steps,
+        derivative_method=args.derivative_method,
+    )
     backend = keras.backend.backend()
     result.update(
-        implementation="keras-pinn", framework=backend, backend=backend, problem=args.problem,
+        implementation="keras-pinn",
+        framework=backend,
+        backend=backend,
+        problem=args.problem,
         variant=f"{args.network}, layout={result['layout']}, jit_compile={result['jit_compile']}, "
-        f"steps_per_execution={result['steps_per_execution']}, derivatives={'taylor' if result['taylor'] else 'autodiff'}",
+        f"steps_per_execution={result['steps_per_execution']}, "
+        f"derivatives={'taylor' if result['taylor'] else 'autodiff'}",
         loop="model.fit",
-        derivative_mode="taylor (keras_pinn.differentiation.taylor)" if result["taylor"] else kp.backend.DERIVATIVE_MODE,
-        versions=versions(), torch_threads=threads,
+        derivative_mode="taylor (keras_pinn.differentiation.taylor)"
+        if result["taylor"]
+        else kp.backend.DERIVATIVE_MODE,
+        versions=versions(),
+        torch_threads=threads,
     )
     common.report(result, args.json)
 

@@ -49,12 +49,25 @@ def worker(args):
             torch._dynamo.reset()
         spec = common.problem("burgers", n_pde=n, width=w)
         try:
-            result = kb.measure(spec, "mlp", jit_compile=True, steps_per_execution=32,
-                                windows=args.windows, seconds=args.seconds, evaluate=False)
+            result = kb.measure(
+                spec,
+                "mlp",
+                jit_compile=True,
+                steps_per_execution=32,
+                windows=args.windows,
+                seconds=args.seconds,
+                evaluate=False,
+            )
         except Exception as error:  # noqa: BLE001 - reported, the curve goes on
             result = {"error": f"{type(error).__name__}: {error}"[:300]}
-        result.update(axis=axis, backend=args.backend, n_pde=spec["n_pde"], width=spec["widths"][0],
-                      peak_rss_mb=round(common.peak_rss_mb(), 1), load_average=common.load_average())
+        result.update(
+            axis=axis,
+            backend=args.backend,
+            n_pde=spec["n_pde"],
+            width=spec["widths"][0],
+            peak_rss_mb=round(common.peak_rss_mb(), 1),
+            load_average=common.load_average(),
+        )
         print("RESULT " + json.dumps(result), flush=True)
 
 
@@ -70,8 +83,10 @@ def plot(results, path):
         (axes[1], "width", "width", "hidden width (Burgers, 3 layers, 2,540 points)"),
     ]:
         for backend in dict.fromkeys(r["backend"] for r in results):
-            rs = sorted((r for r in results if r["backend"] == backend and r["axis"] == axis and "steps_per_s" in r),
-                        key=lambda r: r[key])
+            rs = sorted(
+                (r for r in results if r["backend"] == backend and r["axis"] == axis and "steps_per_s" in r),
+                key=lambda r: r[key],
+            )
             if rs:
                 ax.plot([r[key] for r in rs], [r["steps_per_s"] for r in rs], "o-", label=backend)
         ax.set_xscale("log")
@@ -93,8 +108,12 @@ def main(argv=None):
     parser.add_argument("--widths", default=None, help="comma-separated hidden widths")
     parser.add_argument("--windows", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--malloc", default="tuned", choices=sorted(common.MALLOC_MODES),
-                        help="glibc malloc settings of the subprocesses (see common.MALLOC_TUNED)")
+    parser.add_argument(
+        "--malloc",
+        default="tuned",
+        choices=sorted(common.MALLOC_MODES),
+        help="glibc malloc settings of the subprocesses (see common.MALLOC_TUNED)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="PyTorch intra-op threads")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "performance", "scaling"))
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -111,21 +130,42 @@ def main(argv=None):
 
     command = " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
     machine = common.machine()
-    print(f"# python {command}\nmachine: {machine['cpu']}, {machine['cores']} cores; load {machine['load_average']}",
-          flush=True)
+    print(
+        f"# python {command}\nmachine: {machine['cpu']}, {machine['cores']} cores; load {machine['load_average']}",
+        flush=True,
+    )
+
     def describe(backend, r):
         status = r.get("error") or f"{r['steps_per_s']:9.2f} steps/s"
-        return (f"{backend:10s} {r['axis']:6s} points={r['n_pde']:7d} width={r['width']:4d} {status} "
-                f"(peak {r['peak_rss_mb']:.0f} MB so far, load {r['load_average'][0]})")
+        return (
+            f"{backend:10s} {r['axis']:6s} points={r['n_pde']:7d} width={r['width']:4d} {status} "
+            f"(peak {r['peak_rss_mb']:.0f} MB so far, load {r['load_average'][0]})"
+        )
 
     started = time.time()
-    worker_args = ["--points", ",".join(map(str, args.points)), "--widths", ",".join(map(str, args.widths)),
-                   "--windows", str(args.windows), "--seconds", str(args.seconds),
-                   "--threads", str(args.threads)]
+    worker_args = [
+        "--points",
+        ",".join(map(str, args.points)),
+        "--widths",
+        ",".join(map(str, args.widths)),
+        "--windows",
+        str(args.windows),
+        "--seconds",
+        str(args.seconds),
+        "--threads",
+        str(args.threads),
+    ]
     results = common.run_backend_workers(__file__, args.backends.split(","), worker_args, args.malloc, describe, ROOT)
-    out = {"command": f"python {command}", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine,
-           "load_average_end": common.load_average(), "elapsed_s": round(time.time() - started),
-           "torch_threads": args.threads, "malloc": args.malloc, "results": results}
+    out = {
+        "command": f"python {command}",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": machine,
+        "load_average_end": common.load_average(),
+        "elapsed_s": round(time.time() - started),
+        "torch_threads": args.threads,
+        "malloc": args.malloc,
+        "results": results,
+    }
     common.write_json(out, args.out)
     plot(results, args.out + ".png")
     print(f"wrote {args.out}.json and {args.out}.png ({out['elapsed_s']} s)")

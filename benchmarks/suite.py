@@ -110,23 +110,39 @@ def run_one(name, method, seed, budget, out):
     if method == "vanilla":
         net = keras.Sequential([keras.Input((dims,)), kp.layers.DomainScaler(domain), kp.layers.MLP([50] * 4, 1)])
         model = kp.PINNModel(
-            net, domain, problems.pde(name), conditions=problems.conditions(name, spec.n_condition),
-            n_collocation=spec.n_collocation, seed=seed,
+            net,
+            domain,
+            problems.pde(name),
+            conditions=problems.conditions(name, spec.n_condition),
+            n_collocation=spec.n_collocation,
+            seed=seed,
         )
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
         start[0] = time.perf_counter()
-        model.fit(epochs=10**6, steps_per_epoch=50, verbose=0, callbacks=[tracer, kp.recipe.TimeLimit(budget, start[0])])
+        model.fit(
+            epochs=10**6, steps_per_epoch=50, verbose=0, callbacks=[tracer, kp.recipe.TimeLimit(budget, start[0])]
+        )
         steps = {"adam": int(keras.ops.convert_to_numpy(model.optimizer.iterations))}
     elif method == "recipe":
         time_scale = 0.5 * spec.fourier_scale if spec.time_dependent else None
         net = kp.recipe.network(
-            domain, width=64, depth=4, fourier_features=32, scale=spec.fourier_scale, time_scale=time_scale,
-            periodic=spec.periodic or None, seed=seed,
+            domain,
+            width=64,
+            depth=4,
+            fourier_features=32,
+            scale=spec.fourier_scale,
+            time_scale=time_scale,
+            periodic=spec.periodic or None,
+            seed=seed,
         )
         model = kp.PINNModel(
-            net, domain, problems.pde(name),
+            net,
+            domain,
+            problems.pde(name),
             conditions=problems.conditions(name, spec.n_condition, periodic_in_network=True),
-            n_collocation=spec.n_collocation, seed=seed, loss_balancing=kp.balancing.GradNorm(update_every=5),
+            n_collocation=spec.n_collocation,
+            seed=seed,
+            loss_balancing=kp.balancing.GradNorm(update_every=5),
             point_weighting=kp.weighting.CausalWeighting(chunks=16) if spec.time_dependent else None,
         )
 
@@ -137,7 +153,11 @@ def run_one(name, method, seed, budget, out):
         tracer.phase = None
         start[0] = time.perf_counter()
         result = model.fit_recipe(
-            adam_steps=10**7, lbfgs_steps=10**6, steps_per_epoch=100, time_limit=budget, adam_fraction=0.7,
+            adam_steps=10**7,
+            lbfgs_steps=10**6,
+            steps_per_epoch=100,
+            time_limit=budget,
+            adam_fraction=0.7,
             callbacks=[Phase(), tracer],
         )
         lbfgs = result["lbfgs"]
@@ -150,8 +170,15 @@ def run_one(name, method, seed, budget, out):
     wall = time.perf_counter() - start[0]
     tracer._record("end")
     return {
-        "problem": name, "method": method, "seed": seed, "budget_s": budget, "wall_s": wall,
-        "backend": keras.backend.backend(), "final_error": trace[-1][1], "trace": trace, "steps": steps,
+        "problem": name,
+        "method": method,
+        "seed": seed,
+        "budget_s": budget,
+        "wall_s": wall,
+        "backend": keras.backend.backend(),
+        "final_error": trace[-1][1],
+        "trace": trace,
+        "steps": steps,
         "versions": {"keras": keras.__version__, "keras_pinn": kp.__version__},
     }
 
@@ -172,13 +199,34 @@ def launch(name, method, seed, args):
             print(f"skip {name}/deepxde/seed{seed}: pass --deepxde-python <deepxde-venv>/bin/python")
             return
         _reference(args.out, name)
-        cmd = [args.deepxde_python, os.path.join(HERE, "suite_deepxde.py"), "--problem", name, "--seed", str(seed),
-               "--budget", str(args.budget), "--reference", os.path.join(args.out, "references", f"{name}.npz"),
-               "--output", path]
+        cmd = [
+            args.deepxde_python,
+            os.path.join(HERE, "suite_deepxde.py"),
+            "--problem",
+            name,
+            "--seed",
+            str(seed),
+            "--budget",
+            str(args.budget),
+            "--reference",
+            os.path.join(args.out, "references", f"{name}.npz"),
+            "--output",
+            path,
+        ]
         env = dict(os.environ, DDE_BACKEND=args.deepxde_backend)
     else:
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, method, str(seed),
-               "--budget", str(args.budget), "--out", args.out]
+        cmd = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--worker",
+            name,
+            method,
+            str(seed),
+            "--budget",
+            str(args.budget),
+            "--out",
+            args.out,
+        ]
         env = dict(os.environ, KERAS_BACKEND=args.backend)
     env.setdefault("PYTHONPATH", ROOT)
     print(f"run {name} {method} seed {seed} ({args.budget:g} s) ...", flush=True)
@@ -209,9 +257,14 @@ def report(out):
         if not mine:
             continue
         spec = problems.SPECS[name]
-        lines += [f"## {name}", "", f"{spec.description}. Source: {spec.source}.", "",
-                  "| method | seeds | relative L2, median (min - max) | budget (s) | steps (Adam / L-BFGS) | backend |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            f"## {name}",
+            "",
+            f"{spec.description}. Source: {spec.source}.",
+            "",
+            "| method | seeds | relative L2, median (min - max) | budget (s) | steps (Adam / L-BFGS) | backend |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         for method in METHODS:
             rs = [r for r in mine if r["method"] == method]
             if not rs:
@@ -220,7 +273,8 @@ def report(out):
             steps = " ; ".join(f"{r['steps'].get('adam', '-')} / {r['steps'].get('lbfgs', '-')}" for r in rs)
             lines.append(
                 f"| {method} | {', '.join(str(r['seed']) for r in rs)} | {np.median(errors):.2e} "
-                f"({errors.min():.2e} - {errors.max():.2e}) | {rs[0]['budget_s']:g} | {steps} | {rs[0].get('backend', '-')} |"
+                f"({errors.min():.2e} - {errors.max():.2e}) | "
+                f"{rs[0]['budget_s']:g} | {steps} | {rs[0].get('backend', '-')} |"
             )
         lines += ["", f"![{name}]({name}.png)", ""]
         try:

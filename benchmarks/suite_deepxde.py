@@ -93,23 +93,33 @@ def build(name):
         if name == "wave":
             return u_tt - 4 * u_xx
         xs, t = x[:, 0:1], x[:, 1:2]
-        f = -25 * PI**2 * xs * cos(5 * PI * t) + 6 * xs**3 * t - 6 * xs * t**3 + (xs * cos(5 * PI * t) + (xs * t) ** 3) ** 3
+        f = (
+            -25 * PI**2 * xs * cos(5 * PI * t)
+            + 6 * xs**3 * t
+            - 6 * xs * t**3
+            + (xs * cos(5 * PI * t) + (xs * t) ** 3) ** 3
+        )
         return u_tt - u_xx + u**3 - f
 
     conditions = [dde.icbc.IC(geomtime, exact, on_initial)]
     if name == "allen_cahn":
+
         def x_boundary(x, on_b):
             return on_b and (np.isclose(x[0], -1) or np.isclose(x[0], 1))
 
-        conditions += [dde.icbc.PeriodicBC(geomtime, 0, x_boundary, derivative_order=0),
-                       dde.icbc.PeriodicBC(geomtime, 0, x_boundary, derivative_order=1)]
+        conditions += [
+            dde.icbc.PeriodicBC(geomtime, 0, x_boundary, derivative_order=0),
+            dde.icbc.PeriodicBC(geomtime, 0, x_boundary, derivative_order=1),
+        ]
     else:
         value = exact if name == "klein_gordon" else (lambda x: np.zeros((len(x), 1)))
         conditions.append(dde.icbc.DirichletBC(geomtime, value, on_boundary))
     if name in ("wave", "klein_gordon"):
-        conditions.append(dde.icbc.OperatorBC(
-            geomtime, lambda x, u, _: dde.grad.jacobian(u, x, i=0, j=1), lambda x, _: np.isclose(x[1], 0)
-        ))
+        conditions.append(
+            dde.icbc.OperatorBC(
+                geomtime, lambda x, u, _: dde.grad.jacobian(u, x, i=0, j=1), lambda x, _: np.isclose(x[1], 0)
+            )
+        )
     data = dde.data.TimePDE(geomtime, pde, conditions, num_domain=4096, num_boundary=512, num_initial=512)
     return data, 2
 
@@ -154,9 +164,16 @@ def main():
     wall = time.perf_counter() - start
     record("end")
     result = {
-        "problem": args.problem, "method": "deepxde", "seed": args.seed, "budget_s": args.budget, "wall_s": wall,
-        "backend": f"deepxde-{dde.backend.backend_name}", "final_error": trace[-1][1], "trace": trace,
-        "steps": {"adam": adam_steps, "lbfgs": lbfgs_steps}, "versions": {"deepxde": dde.__version__},
+        "problem": args.problem,
+        "method": "deepxde",
+        "seed": args.seed,
+        "budget_s": args.budget,
+        "wall_s": wall,
+        "backend": f"deepxde-{dde.backend.backend_name}",
+        "final_error": trace[-1][1],
+        "trace": trace,
+        "steps": {"adam": adam_steps, "lbfgs": lbfgs_steps},
+        "versions": {"deepxde": dde.__version__},
     }
     with open(args.output, "w") as f:
         json.dump(result, f, indent=1)

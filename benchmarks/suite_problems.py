@@ -40,46 +40,92 @@ class Spec:
 
 SPECS = {
     "poisson2d": Spec(
-        "poisson2d", "manufactured solution; the Poisson problems of PINNacle (Hao et al. 2023) and DeepXDE's "
-        "Poisson Dirichlet example", "-lap u = 2 pi^2 sin(pi x) sin(pi y) on [-1, 1]^2, u = 0 on the boundary",
-        (-1.0, -1.0), (1.0, 1.0), ("x", "y"), False, (101, 101),
+        "poisson2d",
+        "manufactured solution; the Poisson problems of PINNacle (Hao et al. 2023) and DeepXDE's "
+        "Poisson Dirichlet example",
+        "-lap u = 2 pi^2 sin(pi x) sin(pi y) on [-1, 1]^2, u = 0 on the boundary",
+        (-1.0, -1.0),
+        (1.0, 1.0),
+        ("x", "y"),
+        False,
+        (101, 101),
     ),
     "poisson3d": Spec(
-        "poisson3d", "manufactured solution; PINNacle's Poisson 3D family (Hao et al. 2023), the 3D Poisson of issue #19",
+        "poisson3d",
+        "manufactured solution; PINNacle's Poisson 3D family (Hao et al. 2023), the 3D Poisson of issue #19",
         "-lap u = 3 pi^2 sin(pi x) sin(pi y) sin(pi z) on [0, 1]^3, u = 0 on the boundary",
-        (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), ("x", "y", "z"), False, (21, 21, 21), n_collocation=4096,
+        (0.0, 0.0, 0.0),
+        (1.0, 1.0, 1.0),
+        ("x", "y", "z"),
+        False,
+        (21, 21, 21),
+        n_collocation=4096,
     ),
     "helmholtz": Spec(
-        "helmholtz", "Wang, Teng & Perdikaris (2021), SIAM J. Sci. Comput. 43(5) (a1 = 1, a2 = 4, k = 1); "
-        "also Bischof & Kraus (2021)", "lap u + u = q, exact u = sin(pi x) sin(4 pi y) on [-1, 1]^2",
-        (-1.0, -1.0), (1.0, 1.0), ("x", "y"), False, (101, 101), fourier_scale=2.0,
+        "helmholtz",
+        "Wang, Teng & Perdikaris (2021), SIAM J. Sci. Comput. 43(5) (a1 = 1, a2 = 4, k = 1); "
+        "also Bischof & Kraus (2021)",
+        "lap u + u = q, exact u = sin(pi x) sin(4 pi y) on [-1, 1]^2",
+        (-1.0, -1.0),
+        (1.0, 1.0),
+        ("x", "y"),
+        False,
+        (101, 101),
+        fourier_scale=2.0,
     ),
     "heat": Spec(
-        "heat", "keras_pinn.problems.heat (1D heat, exact Fourier solution); PINNacle's heat family",
+        "heat",
+        "keras_pinn.problems.heat (1D heat, exact Fourier solution); PINNacle's heat family",
         "u_t = 0.1 u_xx on [0, 1] x [0, 1], u(x, 0) = sin(pi x), u = 0 at x = 0, 1",
-        (0.0, 0.0), (1.0, 1.0), ("x", "t"), True, (101, 101),
+        (0.0, 0.0),
+        (1.0, 1.0),
+        ("x", "t"),
+        True,
+        (101, 101),
     ),
     "wave": Spec(
-        "wave", "Wang, Yu & Perdikaris (2022), J. Comput. Phys. 449, 110768 (the NTK paper's 1D wave, c = 2)",
+        "wave",
+        "Wang, Yu & Perdikaris (2022), J. Comput. Phys. 449, 110768 (the NTK paper's 1D wave, c = 2)",
         "u_tt = 4 u_xx on [0, 1] x [0, 1], exact u = sin(pi x) cos(2 pi t) + 0.5 sin(4 pi x) cos(8 pi t)",
-        (0.0, 0.0), (1.0, 1.0), ("x", "t"), True, (101, 101), fourier_scale=2.0,
+        (0.0, 0.0),
+        (1.0, 1.0),
+        ("x", "t"),
+        True,
+        (101, 101),
+        fourier_scale=2.0,
     ),
     "burgers": Spec(
-        "burgers", "Raissi, Perdikaris & Karniadakis (2019); jaxpi's Burgers; reference by Cole-Hopf",
+        "burgers",
+        "Raissi, Perdikaris & Karniadakis (2019); jaxpi's Burgers; reference by Cole-Hopf",
         "u_t + u u_x = (0.01 / pi) u_xx on [-1, 1] x [0, 1], u(x, 0) = -sin(pi x), u(+-1, t) = 0",
-        (-1.0, 0.0), (1.0, 1.0), ("x", "t"), True, (256, 100),
+        (-1.0, 0.0),
+        (1.0, 1.0),
+        ("x", "t"),
+        True,
+        (256, 100),
     ),
     "allen_cahn": Spec(
-        "allen_cahn", "Raissi et al. (2019); jaxpi's Allen-Cahn (Wang, Sankaran & Perdikaris 2022); reference by "
+        "allen_cahn",
+        "Raissi et al. (2019); jaxpi's Allen-Cahn (Wang, Sankaran & Perdikaris 2022); reference by "
         "Fourier spectral ETDRK4 (Kassam & Trefethen 2005), 512 modes, dt = 1e-4",
         "u_t = 1e-4 u_xx + 5 u - 5 u^3 on [-1, 1] x [0, 1], u(x, 0) = x^2 cos(pi x), periodic in x",
-        (-1.0, 0.0), (1.0, 1.0), ("x", "t"), True, (256, 101), periodic={"x": 2.0},
+        (-1.0, 0.0),
+        (1.0, 1.0),
+        ("x", "t"),
+        True,
+        (256, 101),
+        periodic={"x": 2.0},
     ),
     "klein_gordon": Spec(
-        "klein_gordon", "Wang, Teng & Perdikaris (2021), SIAM J. Sci. Comput. 43(5) (nonlinear Klein-Gordon, "
+        "klein_gordon",
+        "Wang, Teng & Perdikaris (2021), SIAM J. Sci. Comput. 43(5) (nonlinear Klein-Gordon, "
         "alpha = -1, beta = 0, gamma = 1, k = 3)",
         "u_tt - u_xx + u^3 = f on [0, 1] x [0, 1], exact u = x cos(5 pi t) + (x t)^3",
-        (0.0, 0.0), (1.0, 1.0), ("x", "t"), True, (101, 101),
+        (0.0, 0.0),
+        (1.0, 1.0),
+        ("x", "t"),
+        True,
+        (101, 101),
     ),
 }
 
@@ -169,15 +215,18 @@ def pde(name):
     if name == "poisson2d":
         return lambda d: d.laplacian("u") + 2 * PI**2 * ops.sin(PI * d.coord("x")) * ops.sin(PI * d.coord("y"))
     if name == "poisson3d":
-        return lambda d: d.laplacian("u") + 3 * PI**2 * (
-            ops.sin(PI * d.coord("x")) * ops.sin(PI * d.coord("y")) * ops.sin(PI * d.coord("z"))
+        return lambda d: (
+            d.laplacian("u")
+            + 3 * PI**2 * (ops.sin(PI * d.coord("x")) * ops.sin(PI * d.coord("y")) * ops.sin(PI * d.coord("z")))
         )
     if name == "helmholtz":
+
         def helmholtz(d):
             x, y = d.coord("x"), d.coord("y")
             u_exact = ops.sin(PI * x) * ops.sin(4 * PI * y)
             q = (1.0 - PI**2 - (4 * PI) ** 2) * u_exact
             return d.laplacian("u") + d("u") - q
+
         return helmholtz
     if name == "heat":
         return lambda d: d("u", "t") - 0.1 * d("u", "x", "x")
@@ -188,11 +237,13 @@ def pde(name):
     if name == "allen_cahn":
         return lambda d: d("u", "t") - 1e-4 * d("u", "x", "x") - 5.0 * d("u") + 5.0 * d("u") ** 3
     if name == "klein_gordon":
+
         def klein_gordon(d):
             x, t = d.coord("x"), d.coord("t")
             u_exact = x * ops.cos(5 * PI * t) + (x * t) ** 3
             f = -25 * PI**2 * x * ops.cos(5 * PI * t) + 6 * x**3 * t - 6 * x * t**3 + u_exact**3
             return d("u", "t", "t") - d("u", "x", "x") + d("u") ** 3 - f
+
         return klein_gordon
     raise ValueError(f"unknown problem {name!r}")
 
@@ -210,16 +261,22 @@ def conditions(name, n, periodic_in_network=False):
     if name == "heat":
         return [kp.InitialCondition(exact_of, n_points=n, name="ic"), kp.DirichletBC(0.0, n_points=n, name="bc")]
     if name == "burgers":
-        return [kp.InitialCondition(lambda p: -np.sin(PI * p[:, :1]), n_points=n, name="ic"),
-                kp.DirichletBC(0.0, n_points=n, name="bc")]
+        return [
+            kp.InitialCondition(lambda p: -np.sin(PI * p[:, :1]), n_points=n, name="ic"),
+            kp.DirichletBC(0.0, n_points=n, name="bc"),
+        ]
     if name == "wave":
-        return [kp.InitialCondition(exact_of, n_points=n, name="ic"),
-                kp.InitialDerivative(0.0, n_points=n, name="ic_t"),
-                kp.DirichletBC(0.0, n_points=n, name="bc")]
+        return [
+            kp.InitialCondition(exact_of, n_points=n, name="ic"),
+            kp.InitialDerivative(0.0, n_points=n, name="ic_t"),
+            kp.DirichletBC(0.0, n_points=n, name="bc"),
+        ]
     if name == "klein_gordon":
-        return [kp.InitialCondition(exact_of, n_points=n, name="ic"),
-                kp.InitialDerivative(0.0, n_points=n, name="ic_t"),
-                kp.DirichletBC(exact_of, n_points=n, name="bc")]
+        return [
+            kp.InitialCondition(exact_of, n_points=n, name="ic"),
+            kp.InitialDerivative(0.0, n_points=n, name="ic_t"),
+            kp.DirichletBC(exact_of, n_points=n, name="bc"),
+        ]
     if name == "allen_cahn":
         out = [kp.InitialCondition(lambda p: p[:, :1] ** 2 * np.cos(PI * p[:, :1]), n_points=n, name="ic")]
         if not periodic_in_network:

@@ -100,11 +100,17 @@ def measure(windows, seconds):
                     keras.ops.convert_to_numpy(out[0])
                     times[label].append((time.perf_counter() - start) / steps * 1e3)
             for label, ms in times.items():
-                results.append({
-                    "backend": backend, "size": size, "order": order, "method": label,
-                    "ms": round(statistics.median(ms), 3), "windows_ms": [round(m, 3) for m in ms],
-                    "compile_s": round(calls[label][1], 2),
-                })
+                results.append(
+                    {
+                        "backend": backend,
+                        "size": size,
+                        "order": order,
+                        "method": label,
+                        "ms": round(statistics.median(ms), 3),
+                        "windows_ms": [round(m, 3) for m in ms],
+                        "compile_s": round(calls[label][1], 2),
+                    }
+                )
                 print("RESULT " + json.dumps(results[-1]), flush=True)
     return results
 
@@ -127,28 +133,50 @@ def main(argv=None):
     rows = []
     for backend in ("jax", "tensorflow", "torch"):
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2", **common.MALLOC_TUNED)
-        cmd = [sys.executable, os.path.abspath(__file__), "--windows", str(args.windows),
-               "--seconds", str(args.seconds), "--threads", str(args.threads)]
+        cmd = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--windows",
+            str(args.windows),
+            "--seconds",
+            str(args.seconds),
+            "--threads",
+            str(args.threads),
+        ]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         got = [json.loads(line[7:]) for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
         if not got:
             common.log(f"{backend}: failed: {proc.stderr.strip().splitlines()[-3:]}")
         rows.extend(got)
-    print(f"`{command}`, {time.strftime('%Y-%m-%d %H:%M:%S')}; {machine['cpu']}, {machine['cores']} cores; "
-          f"load average {machine['load_average']} at start\n")
+    print(
+        f"`{command}`, {time.strftime('%Y-%m-%d %H:%M:%S')}; {machine['cpu']}, {machine['cores']} cores; "
+        f"load average {machine['load_average']} at start\n"
+    )
     for size in SIZES:
         print(f"**{size}** (ms per loss-and-weight-gradient call, median; lower is better)\n")
         print("| backend | method | order 1 | order 2 | order 4 |\n| --- | --- | --- | --- | --- |")
         for backend in dict.fromkeys(r["backend"] for r in rows):
             for method in dict.fromkeys(r["method"] for r in rows if r["backend"] == backend):
-                cells = [next((f"{r['ms']:.2f}" for r in rows if (r["backend"], r["size"], r["method"], r["order"])
-                               == (backend, size, method, k)), "-") for k in ORDERS]
+                cells = [
+                    next(
+                        (
+                            f"{r['ms']:.2f}"
+                            for r in rows
+                            if (r["backend"], r["size"], r["method"], r["order"]) == (backend, size, method, k)
+                        ),
+                        "-",
+                    )
+                    for k in ORDERS
+                ]
                 print(f"| {backend} | {method} | " + " | ".join(cells) + " |")
         print()
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"command": command, "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine,
-                       "rows": rows}, f, indent=1)
+            json.dump(
+                {"command": command, "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine, "rows": rows},
+                f,
+                indent=1,
+            )
 
 
 if __name__ == "__main__":

@@ -78,7 +78,9 @@ def main(argv=None):
     if args.lbfgs:
         per_epoch = min(args.lbfgs, 500)
         report = keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda epoch, logs: print(f"  L-BFGS epoch {epoch + 1}: relative_l2={problem.error(model):.3e}")
+            on_epoch_end=lambda epoch, logs: print(
+                f"  L-BFGS epoch {epoch + 1}: relative_l2={problem.error(model):.3e}"
+            )
         )
         start = time.perf_counter()
         history = model.fit_lbfgs(

@@ -89,7 +89,8 @@ def main(argv=None):
     }
     print(
         f"backend={result['backend']} nu={nu:.6g} true={TRUE_NU:.6g} relative_error={error:.2%} "
-        f"floatx={keras.config.floatx()} adam_steps={args.steps} lbfgs_iterations={result['lbfgs_iterations']} wall_s={wall:.0f}"
+        f"floatx={keras.config.floatx()} adam_steps={args.steps} "
+        f"lbfgs_iterations={result['lbfgs_iterations']} wall_s={wall:.0f}"
     )
     if args.json:
         with open(args.json, "w") as f:

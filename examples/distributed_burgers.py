@@ -20,10 +20,18 @@ import time
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", type=int, default=None,
-                        help="force this many CPU host devices (CPU only; default: use the devices JAX sees)")
-    parser.add_argument("--collocation", type=int, default=100_000,
-                        help="collocation points, a multiple of the device count (default 100000)")
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="force this many CPU host devices (CPU only; default: use the devices JAX sees)",
+    )
+    parser.add_argument(
+        "--collocation",
+        type=int,
+        default=100_000,
+        help="collocation points, a multiple of the device count (default 100000)",
+    )
     parser.add_argument("--conditions", type=int, default=1024, help="initial and boundary points each (default 1024)")
     parser.add_argument("--steps", type=int, default=1000, help="Adam steps (default 1000)")
     parser.add_argument("--steps-per-epoch", type=int, default=100, help="steps per logged epoch (default 100)")

@@ -34,15 +34,91 @@ import keras_pinn as kp
 RE = 100.0
 
 # Ghia et al. (1982), Table I, Re = 100: u along the vertical centreline x = 0.5.
-GHIA_Y = np.array([1.0000, 0.9766, 0.9688, 0.9609, 0.9531, 0.8516, 0.7344, 0.6172, 0.5000,
-                   0.4531, 0.2813, 0.1719, 0.1016, 0.0703, 0.0625, 0.0547, 0.0000])
-GHIA_U = np.array([1.00000, 0.84123, 0.78871, 0.73722, 0.68717, 0.23151, 0.00332, -0.13641, -0.20581,
-                   -0.21090, -0.15662, -0.10150, -0.06434, -0.04775, -0.04192, -0.03717, 0.00000])
+GHIA_Y = np.array(
+    [
+        1.0000,
+        0.9766,
+        0.9688,
+        0.9609,
+        0.9531,
+        0.8516,
+        0.7344,
+        0.6172,
+        0.5000,
+        0.4531,
+        0.2813,
+        0.1719,
+        0.1016,
+        0.0703,
+        0.0625,
+        0.0547,
+        0.0000,
+    ]
+)
+GHIA_U = np.array(
+    [
+        1.00000,
+        0.84123,
+        0.78871,
+        0.73722,
+        0.68717,
+        0.23151,
+        0.00332,
+        -0.13641,
+        -0.20581,
+        -0.21090,
+        -0.15662,
+        -0.10150,
+        -0.06434,
+        -0.04775,
+        -0.04192,
+        -0.03717,
+        0.00000,
+    ]
+)
 # Ghia et al. (1982), Table II, Re = 100: v along the horizontal centreline y = 0.5.
-GHIA_X = np.array([1.0000, 0.9688, 0.9609, 0.9531, 0.9453, 0.9063, 0.8594, 0.8047, 0.5000,
-                   0.2344, 0.2266, 0.1563, 0.0938, 0.0781, 0.0703, 0.0625, 0.0000])
-GHIA_V = np.array([0.00000, -0.05906, -0.07391, -0.08864, -0.10313, -0.16914, -0.22445, -0.24533, 0.05454,
-                   0.17527, 0.17507, 0.16077, 0.12317, 0.10890, 0.10091, 0.09233, 0.00000])
+GHIA_X = np.array(
+    [
+        1.0000,
+        0.9688,
+        0.9609,
+        0.9531,
+        0.9453,
+        0.9063,
+        0.8594,
+        0.8047,
+        0.5000,
+        0.2344,
+        0.2266,
+        0.1563,
+        0.0938,
+        0.0781,
+        0.0703,
+        0.0625,
+        0.0000,
+    ]
+)
+GHIA_V = np.array(
+    [
+        0.00000,
+        -0.05906,
+        -0.07391,
+        -0.08864,
+        -0.10313,
+        -0.16914,
+        -0.22445,
+        -0.24533,
+        0.05454,
+        0.17527,
+        0.17507,
+        0.16077,
+        0.12317,
+        0.10890,
+        0.10091,
+        0.09233,
+        0.00000,
+    ]
+)
 
 
 def navier_stokes(d):
@@ -57,7 +133,11 @@ def build(seed=0, collocation=3000, boundary=400, width=48, depth=5):
     cavity = kp.Rectangle([0.0, 0.0], [1.0, 1.0], name="cavity")
     walls = ["cavity.x_min", "cavity.x_max", "cavity.y_min"]
     net = keras.Sequential(
-        [keras.Input((2,)), kp.layers.DomainScaler(cavity), kp.layers.MLP([width] * depth, outputs=3, activation="tanh")]
+        [
+            keras.Input((2,)),
+            kp.layers.DomainScaler(cavity),
+            kp.layers.MLP([width] * depth, outputs=3, activation="tanh"),
+        ]
     )
     conditions = [
         kp.DirichletBC(1.0, faces="cavity.y_max", component="u", n_points=boundary // 2, name="lid_u", weight=10.0),
@@ -67,8 +147,15 @@ def build(seed=0, collocation=3000, boundary=400, width=48, depth=5):
         kp.PointData([[0.0, 0.0]], [0.0], component="p", name="p_gauge"),
     ]
     return kp.PINNModel(
-        net, cavity, navier_stokes, conditions=conditions, n_collocation=collocation, sampler="lhs",
-        output_names=("u", "v", "p"), seed=seed, resample=True,
+        net,
+        cavity,
+        navier_stokes,
+        conditions=conditions,
+        n_collocation=collocation,
+        sampler="lhs",
+        output_names=("u", "v", "p"),
+        seed=seed,
+        resample=True,
     )
 
 

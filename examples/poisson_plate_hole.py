@@ -52,7 +52,11 @@ def build(seed=0, collocation=2000, boundary=400, width=32, depth=4):
     hole = kp.Disk(HOLE_CENTER, HOLE_RADIUS, name="hole")
     domain = plate - hole
     net = keras.Sequential(
-        [keras.Input((2,)), kp.layers.DomainScaler(domain), kp.layers.MLP([width] * depth, outputs=1, activation="tanh")]
+        [
+            keras.Input((2,)),
+            kp.layers.DomainScaler(domain),
+            kp.layers.MLP([width] * depth, outputs=1, activation="tanh"),
+        ]
     )
     conditions = [
         kp.DirichletBC(0.0, faces="plate", n_points=boundary, sampler="lhs"),
@@ -86,8 +90,12 @@ def plot(model, directory):
     hole = np.isin(domain.boundary_labels(boundary), ["hole"])
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.scatter(interior[:, 0], interior[:, 1], s=2, c="0.6", label="interior (Sobol)")
-    ax.quiver(*boundary[~hole].T, *normals[~hole].T, color="tab:blue", scale=18, width=0.004, label="plate: outward normals")
-    ax.quiver(*boundary[hole].T, *normals[hole].T, color="tab:red", scale=18, width=0.004, label="hole: outward normals")
+    ax.quiver(
+        *boundary[~hole].T, *normals[~hole].T, color="tab:blue", scale=18, width=0.004, label="plate: outward normals"
+    )
+    ax.quiver(
+        *boundary[hole].T, *normals[hole].T, color="tab:red", scale=18, width=0.004, label="hole: outward normals"
+    )
     ax.set_aspect("equal")
     ax.set_xlim(-1.25, 1.25)
     ax.set_ylim(-1.25, 1.25)

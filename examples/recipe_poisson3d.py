@@ -51,17 +51,28 @@ def main(argv=None) -> float:
     domain = kp.Box([0.0, 0.0, 0.0], [1.0, 1.0, 1.0], names=("x", "y", "z"))
     net = kp.recipe.network(domain, width=args.width, depth=4, fourier_features=32, scale=1.0, seed=args.seed)
     model = kp.PINNModel(
-        net, domain, poisson, conditions=[kp.DirichletBC(0.0, n_points=1024)],
-        n_collocation=args.collocation, seed=args.seed, loss_balancing="gradnorm",
+        net,
+        domain,
+        poisson,
+        conditions=[kp.DirichletBC(0.0, n_points=1024)],
+        n_collocation=args.collocation,
+        seed=args.seed,
+        loss_balancing="gradnorm",
     )
-    result = model.fit_recipe(adam_steps=args.adam_steps, lbfgs_steps=args.lbfgs_steps, time_limit=args.time_limit,
-                              steps_per_epoch=min(500, args.adam_steps))
+    result = model.fit_recipe(
+        adam_steps=args.adam_steps,
+        lbfgs_steps=args.lbfgs_steps,
+        time_limit=args.time_limit,
+        steps_per_epoch=min(500, args.adam_steps),
+    )
     points = domain.grid((21, 21, 21))
     u = model.predict(points, verbose=0)
     error = float(np.linalg.norm(u - exact(points)) / np.linalg.norm(exact(points)))
     seconds = result["seconds"]
-    print(f"backend={keras.backend.backend()} adam {seconds['adam']:.0f} s, L-BFGS {seconds['lbfgs']:.0f} s, "
-          f"relative_l2={error:.3e}")
+    print(
+        f"backend={keras.backend.backend()} adam {seconds['adam']:.0f} s, L-BFGS {seconds['lbfgs']:.0f} s, "
+        f"relative_l2={error:.3e}"
+    )
     return error
 
 

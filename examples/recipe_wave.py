@@ -49,23 +49,37 @@ def main(argv=None) -> float:
     keras.utils.set_random_seed(args.seed)
 
     domain = kp.SpaceTime(kp.Interval(0.0, 1.0, "x"), 0.0, 1.0)
-    net = kp.recipe.network(domain, width=args.width, depth=4, fourier_features=32, scale=2.0, time_scale=1.0,
-                            seed=args.seed)
-    model = kp.PINNModel(
-        net, domain, wave,
-        conditions=[kp.InitialCondition(exact, n_points=512), kp.InitialDerivative(0.0, n_points=512),
-                    kp.DirichletBC(0.0, n_points=512)],
-        n_collocation=args.collocation, seed=args.seed,
-        loss_balancing="gradnorm", point_weighting=kp.weighting.CausalWeighting(chunks=16),
+    net = kp.recipe.network(
+        domain, width=args.width, depth=4, fourier_features=32, scale=2.0, time_scale=1.0, seed=args.seed
     )
-    result = model.fit_recipe(adam_steps=args.adam_steps, lbfgs_steps=args.lbfgs_steps, time_limit=args.time_limit,
-                              steps_per_epoch=min(500, args.adam_steps))
+    model = kp.PINNModel(
+        net,
+        domain,
+        wave,
+        conditions=[
+            kp.InitialCondition(exact, n_points=512),
+            kp.InitialDerivative(0.0, n_points=512),
+            kp.DirichletBC(0.0, n_points=512),
+        ],
+        n_collocation=args.collocation,
+        seed=args.seed,
+        loss_balancing="gradnorm",
+        point_weighting=kp.weighting.CausalWeighting(chunks=16),
+    )
+    result = model.fit_recipe(
+        adam_steps=args.adam_steps,
+        lbfgs_steps=args.lbfgs_steps,
+        time_limit=args.time_limit,
+        steps_per_epoch=min(500, args.adam_steps),
+    )
     points = domain.grid((101, 101))
     u = model.predict(points, verbose=0)
     error = float(np.linalg.norm(u - exact(points)) / np.linalg.norm(exact(points)))
     seconds = result["seconds"]
-    print(f"backend={keras.backend.backend()} adam {seconds['adam']:.0f} s, L-BFGS {seconds['lbfgs']:.0f} s, "
-          f"weights {model.loss_weights()}, relative_l2={error:.3e}")
+    print(
+        f"backend={keras.backend.backend()} adam {seconds['adam']:.0f} s, L-BFGS {seconds['lbfgs']:.0f} s, "
+        f"weights {model.loss_weights()}, relative_l2={error:.3e}"
+    )
     return error
 
 

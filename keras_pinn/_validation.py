@@ -121,7 +121,9 @@ def float_vector(value, argument: str) -> np.ndarray:
     try:
         array = np.atleast_1d(np.asarray(value, dtype="float64"))
     except (TypeError, ValueError) as error:
-        raise ValueError(f"`{argument}` must be a number or a list of numbers. Received: {argument}={value!r}") from error
+        raise ValueError(
+            f"`{argument}` must be a number or a list of numbers. Received: {argument}={value!r}"
+        ) from error
     if np.asarray(value).dtype.kind in "US" or isinstance(value, (bool, np.bool_)):
         raise ValueError(f"`{argument}` must be a number or a list of numbers. Received: {argument}={value!r}")
     return array
@@ -143,8 +145,7 @@ def column(value, names: Sequence[str], what: str, argument: str) -> int:
     if isinstance(value, str) and value in names:
         return list(names).index(value)
     raise ValueError(
-        f"Unknown {what} {value!r}: expected one of {tuple(names)} or an "
-        f"integer index. Received: {argument}={value!r}"
+        f"Unknown {what} {value!r}: expected one of {tuple(names)} or an integer index. Received: {argument}={value!r}"
     )
 
 

@@ -123,9 +123,7 @@ def get(identifier, argument: str = "activation"):
     try:
         return keras.activations.get(identifier)
     except (ValueError, TypeError) as error:
-        names = "Keras's activation names (e.g. 'tanh', 'relu'), " + ", ".join(
-            repr(n) for n in EXTRA_ACTIVATIONS
-        )
+        names = "Keras's activation names (e.g. 'tanh', 'relu'), " + ", ".join(repr(n) for n in EXTRA_ACTIVATIONS)
         raise ValueError(
             f"Unknown `{argument}`: expected {names}, or a callable written in keras.ops. "
             f"Received: {argument}={identifier!r}"

@@ -144,7 +144,9 @@ class FixedWeights(LossBalancer):
     adaptive = False
 
     def current(self):
-        return {n: ops.convert_to_tensor(w, dtype=keras.config.floatx()) for n, w in zip(self.term_names, self.base_weights)}
+        return {
+            n: ops.convert_to_tensor(w, dtype=keras.config.floatx()) for n, w in zip(self.term_names, self.base_weights)
+        }
 
 
 @keras.saving.register_keras_serializable(package="keras_pinn")
@@ -199,7 +201,9 @@ class ReLoBRaLo(LossBalancer):
         Physics-Informed Deep Learning. arXiv:2110.09813.
     """
 
-    def __init__(self, alpha: float = 0.999, rho: float = 0.99, temperature: float = 0.1, seed: int | None = None, **kwargs):
+    def __init__(
+        self, alpha: float = 0.999, rho: float = 0.99, temperature: float = 0.1, seed: int | None = None, **kwargs
+    ):
         kwargs.setdefault("name", "relobralo")
         super().__init__(**kwargs)
         self.alpha = _validation.fraction(alpha, "alpha")
@@ -545,7 +549,9 @@ class GradNorm(LossBalancer):
         super().__init__(**kwargs)
         self.momentum = _validation.fraction(momentum, "momentum")
         if self.momentum == 1.0:
-            raise ValueError(f"`momentum` must be in [0, 1): 1 never updates the weights. Received: momentum={momentum!r}")
+            raise ValueError(
+                f"`momentum` must be in [0, 1): 1 never updates the weights. Received: momentum={momentum!r}"
+            )
         self.update_every = _positive_int(update_every, "update_every")
         self._gradients = _GradientCache()
 
@@ -603,7 +609,9 @@ class _GradientCache:
                 )
             ids = {id(v) for v in variables}
             others = [v for v in model.variables if id(v) not in ids]
-            fns = {t.name: _backend.value_and_grad(_term_loss(model, t, variables), variables, others) for t in model.terms}
+            fns = {
+                t.name: _backend.value_and_grad(_term_loss(model, t, variables), variables, others) for t in model.terms
+            }
             self._model = weakref.ref(model)
             self._entry = (fns, variables, others)
         return self._entry

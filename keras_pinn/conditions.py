@@ -284,9 +284,7 @@ def check_residual(r, n, name, equations=None):
         raise ValueError(f"The residual of term {name!r} returned None; return a tensor of shape (N,) or (N, k).")
     r = ops.convert_to_tensor(r)
     if not keras.backend.is_float_dtype(r.dtype):
-        raise ValueError(
-            f"The residual of term {name!r} must be a float tensor. Received: dtype {r.dtype}"
-        )
+        raise ValueError(f"The residual of term {name!r} must be a float tensor. Received: dtype {r.dtype}")
     if keras.backend.standardize_dtype(r.dtype) != keras.config.floatx():
         # One loss dtype on every backend (TensorFlow refuses float64 + float32).
         r = ops.cast(r, keras.config.floatx())
@@ -416,9 +414,7 @@ class RobinBC(NeumannBC):
 
 def _require_space_time(condition, domain):
     if not isinstance(domain, SpaceTime):
-        raise ValueError(
-            f"{type(condition).__name__} needs a SpaceTime domain. Received: domain={domain!r}"
-        )
+        raise ValueError(f"{type(condition).__name__} needs a SpaceTime domain. Received: domain={domain!r}")
 
 
 @keras.saving.register_keras_serializable(package="keras_pinn")

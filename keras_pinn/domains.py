@@ -44,9 +44,7 @@ def sample_unit_cube(n: int, dim: int, method: str = "uniform", seed=None) -> np
         try:
             from scipy.stats import qmc
         except ImportError as error:  # pragma: no cover - scipy is a dependency of jax
-            raise ImportError(
-                "The 'sobol' sampler needs SciPy: `pip install scipy`."
-            ) from error
+            raise ImportError("The 'sobol' sampler needs SciPy: `pip install scipy`.") from error
         sampler = qmc.Sobol(d=dim, scramble=True, seed=rng)
         return sampler.random(n)
     per_dim = max(2, math.ceil(round(n ** (1.0 / dim), 9)))
@@ -79,10 +77,7 @@ class Box:
         lo, hi = _validation.bounds(lower, upper)
         names = tuple(f"x{i}" for i in range(lo.size)) if names is None else tuple(names)
         if len(names) != lo.size or len(set(names)) != len(names):
-            raise ValueError(
-                f"`names` must give {lo.size} distinct coordinate names. "
-                f"Received: names={names!r}"
-            )
+            raise ValueError(f"`names` must give {lo.size} distinct coordinate names. Received: names={names!r}")
         self.lower: np.ndarray = lo
         self.upper: np.ndarray = hi
         self.names: tuple[str, ...] = names
@@ -100,9 +95,7 @@ class Box:
     def faces(self) -> tuple[str, ...]:
         """Face names, ``"<name>_min"`` and ``"<name>_max"`` per boundary
         coordinate."""
-        return tuple(
-            f"{self.names[j]}_{side}" for j in self._boundary_dims() for side in ("min", "max")
-        )
+        return tuple(f"{self.names[j]}_{side}" for j in self._boundary_dims() for side in ("min", "max"))
 
     def _boundary_dims(self):
         return range(self.dim)
@@ -128,9 +121,7 @@ class Box:
 
     def _face(self, face: str):
         if face not in self.faces:
-            raise ValueError(
-                f"Unknown face: expected one of {self.faces}. Received: face={face!r}"
-            )
+            raise ValueError(f"Unknown face: expected one of {self.faces}. Received: face={face!r}")
         name, side = face.rsplit("_", 1)
         return self.names.index(name), side
 
@@ -139,9 +130,7 @@ class Box:
         (with a relative tolerance ``tol`` of the extent)."""
         points = np.asarray(points, dtype="float64")
         slack = tol * self.extent
-        return np.all(
-            (points >= self.lower - slack) & (points <= self.upper + slack), axis=1
-        )
+        return np.all((points >= self.lower - slack) & (points <= self.upper + slack), axis=1)
 
     def check_points(self, points, argument: str = "points") -> np.ndarray:
         """Validates an ``(n, dim)`` array of points inside the domain and
@@ -218,9 +207,7 @@ class Box:
             raise ValueError(f"`faces` is empty. Received: faces={faces!r}")
         parsed = [self._face(f) for f in faces]
         rng = _validation.rng(seed)
-        measures = np.array(
-            [np.prod(np.delete(self.extent, j)) if self.dim > 1 else 1.0 for j, _ in parsed]
-        )
+        measures = np.array([np.prod(np.delete(self.extent, j)) if self.dim > 1 else 1.0 for j, _ in parsed])
         counts = np.floor(n * measures / measures.sum()).astype(int)
         for k in np.argsort(-(n * measures / measures.sum() - counts))[: n - counts.sum()]:
             counts[k] += 1
@@ -231,9 +218,7 @@ class Box:
             others = [k for k in range(self.dim) if k != j]
             block = np.empty((count, self.dim))
             if others:
-                block[:, others] = self._scale(
-                    sample_unit_cube(count, len(others), method, rng)[:count], others
-                )
+                block[:, others] = self._scale(sample_unit_cube(count, len(others), method, rng)[:count], others)
             block[:, j] = self.lower[j] if side == "min" else self.upper[j]
             points.append(block)
             normal = np.zeros((count, self.dim))
@@ -261,9 +246,7 @@ class Box:
             found |= on
         if not found.all():
             i = int(np.argmin(found))
-            raise ValueError(
-                f"Point {points[i].tolist()} (row {i}) lies on none of the faces {tuple(faces)}."
-            )
+            raise ValueError(f"Point {points[i].tolist()} (row {i}) lies on none of the faces {tuple(faces)}.")
         return normals
 
     def grid(self, shape: Sequence[int]) -> np.ndarray:
@@ -271,10 +254,7 @@ class Box:
         C order (the last coordinate varies fastest)."""
         shape = tuple(int(s) for s in np.atleast_1d(shape))
         if len(shape) != self.dim or min(shape) < 2:
-            raise ValueError(
-                f"`shape` must give {self.dim} counts of at least 2. Received: "
-                f"shape={shape!r}"
-            )
+            raise ValueError(f"`shape` must give {self.dim} counts of at least 2. Received: shape={shape!r}")
         axes = [np.linspace(lo, hi, s) for lo, hi, s in zip(self.lower, self.upper, shape)]
         mesh = np.meshgrid(*axes, indexing="ij")
         return np.stack([m.ravel() for m in mesh], axis=1).astype(keras.config.floatx())
@@ -288,9 +268,7 @@ class Box:
         return cls(**config)
 
     def __repr__(self):
-        bounds = ", ".join(
-            f"{n} in [{lo:g}, {hi:g}]" for n, lo, hi in zip(self.names, self.lower, self.upper)
-        )
+        bounds = ", ".join(f"{n} in [{lo:g}, {hi:g}]" for n, lo, hi in zip(self.names, self.lower, self.upper))
         return f"{type(self).__name__}({bounds})"
 
     def __eq__(self, other):
@@ -353,16 +331,10 @@ class SpaceTime(Box):
         except (TypeError, ValueError):
             ordered = False
         if not ordered:
-            raise ValueError(
-                f"`t0` must be strictly below `t1`, both finite. Received: t0={t0!r}, t1={t1!r}"
-            )
+            raise ValueError(f"`t0` must be strictly below `t1`, both finite. Received: t0={t0!r}, t1={t1!r}")
         if time_name in space.names:
-            raise ValueError(
-                f"`time_name` clashes with a space coordinate. Received: time_name={time_name!r}"
-            )
-        super().__init__(
-            list(space.lower) + [t0], list(space.upper) + [t1], names=space.names + (time_name,)
-        )
+            raise ValueError(f"`time_name` clashes with a space coordinate. Received: time_name={time_name!r}")
+        super().__init__(list(space.lower) + [t0], list(space.upper) + [t1], names=space.names + (time_name,))
         self.space = space
 
     @property

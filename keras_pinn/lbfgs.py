@@ -286,8 +286,16 @@ class LBFGS:
                 self._finish(True, "no descent direction (directional derivative ~ 0)")
                 return False
             f_new, g_new, t, n_evals = _strong_wolfe(
-                self._evaluate, self.x, t, d, self.loss, self.grad, gtd,
-                c1=self.c1, c2=self.c2, tolerance_change=self.tolerance_change,
+                self._evaluate,
+                self.x,
+                t,
+                d,
+                self.loss,
+                self.grad,
+                gtd,
+                c1=self.c1,
+                c2=self.c2,
+                tolerance_change=self.tolerance_change,
                 max_ls=self.max_line_search,
             )
             if f_new < self.loss:
@@ -329,7 +337,9 @@ class LBFGS:
         )
 
 
-def minimize(value_and_grad: Callable, x0, max_iterations: int = 1000, max_evaluations: int | None = None, **kwargs) -> LBFGSResult:
+def minimize(
+    value_and_grad: Callable, x0, max_iterations: int = 1000, max_evaluations: int | None = None, **kwargs
+) -> LBFGSResult:
     """Minimises ``value_and_grad``'s function from ``x0`` with L-BFGS.
 
     Args:
@@ -465,8 +475,7 @@ def fit_lbfgs(
     _check_int(steps_per_epoch, "steps_per_epoch")
     if model.network.losses:
         warnings.warn(
-            "The network adds losses (e.g. a VectorQuantizer's); L-BFGS minimises the "
-            "PINN terms only, without them.",
+            "The network adds losses (e.g. a VectorQuantizer's); L-BFGS minimises the PINN terms only, without them.",
             stacklevel=2,
         )
     verbose = 1 if verbose == "auto" else verbose
@@ -518,7 +527,10 @@ def fit_lbfgs(
         if solver.done or model.stop_training:
             break
     if not solver.done:
-        solver._finish(False, "iteration budget (epochs * steps_per_epoch) used" if not model.stop_training else "stopped by a callback")
+        solver._finish(
+            False,
+            "iteration budget (epochs * steps_per_epoch) used" if not model.stop_training else "stopped by a callback",
+        )
     objective.assign(solver.x)
     callback_list.on_train_end(logs=epoch_logs)
     history = model.history
@@ -542,8 +554,7 @@ def _non_finite_start_message(model, terms) -> str:
         if not math.isfinite(value):
             bad.append(f"{name!r} ({value})")
     weights = [
-        v.path for v in model.weights
-        if "float" in str(v.dtype) and not np.all(np.isfinite(ops.convert_to_numpy(v)))
+        v.path for v in model.weights if "float" in str(v.dtype) and not np.all(np.isfinite(ops.convert_to_numpy(v)))
     ]
     what = f"term {bad[0]}" if len(bad) == 1 else ("terms " + ", ".join(bad) if bad else "the weighted total")
     message = f"fit_lbfgs: the loss at the starting weights is not finite: {what}"

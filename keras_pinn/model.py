@@ -166,14 +166,10 @@ class PINNModel(keras.Model):
         if not isinstance(network, keras.Layer):
             raise ValueError(f"`network` must be a Keras model or layer. Received: network={network!r}")
         if not isinstance(domain, Box):
-            raise ValueError(
-                f"`domain` must be a keras_pinn Box, Interval or SpaceTime. Received: domain={domain!r}"
-            )
+            raise ValueError(f"`domain` must be a keras_pinn Box, Interval or SpaceTime. Received: domain={domain!r}")
         _validation.sampler(sampler)
         if output_transform is not None and not callable(output_transform):
-            raise ValueError(
-                f"`output_transform` must be callable. Received: output_transform={output_transform!r}"
-            )
+            raise ValueError(f"`output_transform` must be callable. Received: output_transform={output_transform!r}")
         conditions = _own_conditions(conditions)
         _validation.flag(resample, "resample")
         _validation.flag(allow_batch_normalization, "allow_batch_normalization")
@@ -207,9 +203,7 @@ class PINNModel(keras.Model):
         if pde is not None:
             _positive(n_collocation, "n_collocation")
             _validation.non_negative(pde_weight, "pde_weight")
-            terms.append(
-                Residual(pde, n_points=n_collocation, sampler=sampler, name="pde", weight=pde_weight)
-            )
+            terms.append(Residual(pde, n_points=n_collocation, sampler=sampler, name="pde", weight=pde_weight))
         terms.extend(self._user_conditions)
         if not terms:
             raise ValueError("A PINNModel needs `pde` or at least one condition. Received neither.")
@@ -226,9 +220,7 @@ class PINNModel(keras.Model):
             self.pde_parameters[key] = self.add_weight(
                 shape=(), initializer=keras.initializers.Constant(value), name=key, trainable=True
             )
-        self._trackers = {
-            t.name: keras.metrics.Mean(name=f"{t.name}_loss") for t in self.terms
-        }
+        self._trackers = {t.name: keras.metrics.Mean(name=f"{t.name}_loss") for t in self.terms}
         self.loss_balancer = _balancing.get(loss_balancing)
         self.loss_balancer.setup([t.name for t in self.terms], [t.weight for t in self.terms])
         logged = list(self.pde_parameters)
@@ -277,8 +269,8 @@ class PINNModel(keras.Model):
             fields = self.output_transform(x, out)
             shape = None if fields is None or isinstance(fields, (list, tuple, dict)) else tuple(fields.shape)
             if shape != tuple(out.shape):
-                received = "None" if fields is None else (
-                    f"a {type(fields).__name__}" if shape is None else f"shape {shape}"
+                received = (
+                    "None" if fields is None else (f"a {type(fields).__name__}" if shape is None else f"shape {shape}")
                 )
                 raise ValueError(
                     f"`output_transform(x, u)` must return the fields with the network's output shape "
@@ -293,8 +285,11 @@ class PINNModel(keras.Model):
             )
         self._network_adds_losses = bool(self.network.losses)
         self._resolved_method = resolve_method(
-            self.network, self.derivative_method, output_transform=self.output_transform,
-            adds_losses=self._network_adds_losses, method_argument="derivative_method",
+            self.network,
+            self.derivative_method,
+            output_transform=self.output_transform,
+            adds_losses=self._network_adds_losses,
+            method_argument="derivative_method",
         )
         self._taylor = self._resolved_method == "taylor"
         for term in self.terms:
@@ -356,7 +351,8 @@ class PINNModel(keras.Model):
         layers = _all_layers(self.network)
         floatx = keras.config.floatx()
         mixed = [
-            v.path for v in self.network.weights
+            v.path
+            for v in self.network.weights
             if keras.backend.standardize_dtype(v.dtype) != floatx and "float" in str(v.dtype)
         ]
         if floatx == "float64" and mixed:
@@ -453,8 +449,7 @@ class PINNModel(keras.Model):
         # all of them when the network adds losses, e.g. VectorQuantizer, so
         # those losses are taken over every point on every backend).
         names = [
-            t.name for t in self.terms
-            if t.name in inputs and (self._network_adds_losses or not t.needs_derivatives)
+            t.name for t in self.terms if t.name in inputs and (self._network_adds_losses or not t.needs_derivatives)
         ]
         if not names:
             return {}
@@ -475,8 +470,13 @@ class PINNModel(keras.Model):
         if self.derivative_method == "finite_difference":
             grid = self._collocation_grid(x)
             return GridDerivatives(
-                lambda z: self._fields(z, training=training), x, inputs, outputs, params,
-                grid_shape=grid.get("grid_shape"), spacing=grid.get("spacing"),
+                lambda z: self._fields(z, training=training),
+                x,
+                inputs,
+                outputs,
+                params,
+                grid_shape=grid.get("grid_shape"),
+                spacing=grid.get("spacing"),
             )
         if self._taylor:
             # Taylor mode reads the network's layers directly (none of them
@@ -516,9 +516,7 @@ class PINNModel(keras.Model):
         for t in self.terms:
             if t.name == name:
                 return t
-        raise ValueError(
-            f"Unknown term: expected one of {tuple(t.name for t in self.terms)}. Received: term={name!r}"
-        )
+        raise ValueError(f"Unknown term: expected one of {tuple(t.name for t in self.terms)}. Received: term={name!r}")
 
     # -- losses -----------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -535,9 +533,7 @@ class PINNModel(keras.Model):
         losses = self.term_losses(x, y_pred, training=training)
         for name, mse in losses.items():
             self._trackers[name].update_state(mse)
-        weights = self.loss_balancer.update(
-            {n: ops.stop_gradient(v) for n, v in losses.items()}, training=training
-        )
+        weights = self.loss_balancer.update({n: ops.stop_gradient(v) for n, v in losses.items()}, training=training)
         total = _weighted_sum(losses, weights)
         state = dict(self.pde_parameters)
         if self.loss_balancer.adaptive:
@@ -742,8 +738,7 @@ class PINNModel(keras.Model):
             kwargs["steps_per_execution"] = spe if limit is None else min(spe, limit)
         if "loss" in kwargs and kwargs["loss"] is not None:
             raise ValueError(
-                "PINNModel computes its own loss from its terms; do not pass `loss`. "
-                f"Received: loss={kwargs['loss']!r}"
+                f"PINNModel computes its own loss from its terms; do not pass `loss`. Received: loss={kwargs['loss']!r}"
             )
         if _backend.BACKEND == "torch" and kwargs.get("jit_compile") is True and self.uses_input_autodiff:
             warnings.warn(
@@ -808,7 +803,9 @@ class PINNModel(keras.Model):
         if saved_backend != here and (saved_backend is not None or here == "torch"):
             config.pop("jit_compile", None)
         config = _deserialize(config)
-        kwargs = {k: config[k] for k in ("optimizer", "jit_compile", "steps_per_execution", "run_eagerly") if k in config}
+        kwargs = {
+            k: config[k] for k in ("optimizer", "jit_compile", "steps_per_execution", "run_eagerly") if k in config
+        }
         self.compile(**kwargs)
         if self.built and self.optimizer is not None:
             self.optimizer.build(self.trainable_variables)
@@ -862,6 +859,7 @@ class PINNModel(keras.Model):
             self._points_changed()
         if _SAMPLER_KEY in keys:
             self._rng.bit_generator.state = json.loads(np.asarray(store[_SAMPLER_KEY]).tobytes().decode("utf-8"))
+
     def save(self, filepath, *args, **kwargs):
         """``keras.Model.save``, after checking that every function the model
         holds (``pde``, condition targets, ``output_transform``) can be found
@@ -933,9 +931,7 @@ class _StateLog(keras.metrics.Metric):
 
     def __init__(self, names):
         super().__init__(name="pinn_state")
-        self._values = {
-            name: self.add_variable(shape=(), initializer="zeros", name=name) for name in names
-        }
+        self._values = {name: self.add_variable(shape=(), initializer="zeros", name=name) for name in names}
 
     def record(self, values: dict):
         for name, value in values.items():

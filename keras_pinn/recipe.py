@@ -126,7 +126,9 @@ def train(
     start = time.perf_counter()
     limit = [] if time_limit is None else [TimeLimit(adam_fraction * time_limit, start=start)]
     per_epoch = math.gcd(adam_steps, steps_per_epoch)  # exactly adam_steps steps
-    adam = model.fit(epochs=adam_steps // per_epoch, steps_per_epoch=per_epoch, callbacks=callbacks + limit, verbose=verbose)
+    adam = model.fit(
+        epochs=adam_steps // per_epoch, steps_per_epoch=per_epoch, callbacks=callbacks + limit, verbose=verbose
+    )
     adam_seconds = time.perf_counter() - start
 
     lbfgs = None
@@ -179,17 +181,23 @@ def network(
     from keras_pinn import layers
 
     if architecture not in ("modified_mlp", "piratenet"):
-        raise ValueError(f"`architecture` must be 'modified_mlp' or 'piratenet'. Received: architecture={architecture!r}")
+        raise ValueError(
+            f"`architecture` must be 'modified_mlp' or 'piratenet'. Received: architecture={architecture!r}"
+        )
     names = tuple(domain.names)
     stack = [keras.Input((len(names),)), layers.DomainScaler(domain)]
     if periodic:
         for name in periodic:
             if name not in names:
-                raise ValueError(f"`periodic` names an unknown coordinate: expected one of {names}. Received: periodic={dict(periodic)!r}")
+                raise ValueError(
+                    "`periodic` names an unknown coordinate: expected one "
+                    f"of {names}. Received: periodic={dict(periodic)!r}"
+                )
         axes = [names.index(n) for n in periodic]
         # After the DomainScaler a coordinate of length L spans 2: its period scales by 2 / L.
         periods = [
-            float(periodic[n]) * 2.0 / float(domain.upper[names.index(n)] - domain.lower[names.index(n)]) for n in periodic
+            float(periodic[n]) * 2.0 / float(domain.upper[names.index(n)] - domain.lower[names.index(n)])
+            for n in periodic
         ]
         stack.append(layers.PeriodicEmbedding(axes, periods))
     if fourier_features:
@@ -200,7 +208,9 @@ def network(
                 kept = [j for j in range(len(names)) if names[j] not in periodic]
                 position = kept.index(position) if position in kept else -1
             time_axis = position
-        stack.append(layers.FourierFeatures(fourier_features, scale=scale, time_scale=time_scale, time_axis=time_axis, seed=seed))
+        stack.append(
+            layers.FourierFeatures(fourier_features, scale=scale, time_scale=time_scale, time_axis=time_axis, seed=seed)
+        )
     if architecture == "piratenet":
         stack.append(layers.PirateNet(width=width, blocks=depth, outputs=outputs, activation=activation))
     else:

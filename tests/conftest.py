@@ -43,15 +43,11 @@ def _seed():
 
 
 def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "requires_backend(*names): run only on these Keras backends"
-    )
+    config.addinivalue_line("markers", "requires_backend(*names): run only on these Keras backends")
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         marker = item.get_closest_marker("requires_backend")
         if marker is not None and BACKEND not in marker.args:
-            item.add_marker(
-                pytest.mark.skip(reason=f"requires backend {marker.args}, running {BACKEND}")
-            )
+            item.add_marker(pytest.mark.skip(reason=f"requires backend {marker.args}, running {BACKEND}"))

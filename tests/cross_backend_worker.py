@@ -1,9 +1,9 @@
 """Worker for test_cross_backend.py, run in its own process per backend.
 
-    python tests/cross_backend_worker.py save DIR   # build from shared weights, save, record;
-                                                    # also compile, train 3 steps, save to DIR/trained
-    python tests/cross_backend_worker.py load DIR   # load every saved model, record; load every
-                                                    # trained one, predict, train 5 steps, record
+python tests/cross_backend_worker.py save DIR   # build from shared weights, save, record;
+                                                # also compile, train 3 steps, save to DIR/trained
+python tests/cross_backend_worker.py load DIR   # load every saved model, record; load every
+                                                # trained one, predict, train 5 steps, record
 """
 
 import json

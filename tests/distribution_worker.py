@@ -51,6 +51,7 @@ def record_shards(model):
     def spy(x, y_pred=None, training=False):
         for name, batch in x.items():
             for key, array in batch.items():
+
                 def note(sharding, name=name, key=key, shape=tuple(array.shape)):
                     rows = {
                         str(device.id): len(range(*index[0].indices(shape[0])))

@@ -19,25 +19,48 @@ INDICES = [(), (0,), (1,), (0, 0), (1, 1), (0, 0, 0), (1, 1, 1), (0, 0, 0, 0), (
 def _networks():
     box = kp.Box([-1.0, 0.0], [1.0, 1.0])
     nets = {
-        "FourierFeatures": keras.Sequential([
-            keras.Input((2,)), kp.layers.FourierFeatures(4, scale=1.5, time_scale=0.5, seed=1),
-            keras.layers.Dense(3, "tanh"), keras.layers.Dense(2),
-        ]),
-        "FourierFeatures(include_inputs)": keras.Sequential([
-            keras.Input((2,)), kp.layers.FourierFeatures(3, include_inputs=True, seed=2), kp.layers.MLP([4], 2),
-        ]),
-        "PeriodicEmbedding": keras.Sequential([
-            keras.Input((2,)), kp.layers.PeriodicEmbedding((0,), 2.0, harmonics=2), kp.layers.MLP([5], 2),
-        ]),
-        "ModifiedMLP": keras.Sequential([
-            keras.Input((2,)), kp.layers.DomainScaler(box), kp.layers.ModifiedMLP(6, 2, outputs=2),
-        ]),
-        "PirateNet(FourierFeatures)": keras.Sequential([
-            keras.Input((2,)), kp.layers.FourierFeatures(3, seed=0), kp.layers.PirateNet(6, 2, outputs=2),
-        ]),
-        "PirateNet(sin, projection)": keras.Sequential([
-            keras.Input((2,)), kp.layers.PirateNet(5, 1, outputs=2, activation=ops.sin),
-        ]),
+        "FourierFeatures": keras.Sequential(
+            [
+                keras.Input((2,)),
+                kp.layers.FourierFeatures(4, scale=1.5, time_scale=0.5, seed=1),
+                keras.layers.Dense(3, "tanh"),
+                keras.layers.Dense(2),
+            ]
+        ),
+        "FourierFeatures(include_inputs)": keras.Sequential(
+            [
+                keras.Input((2,)),
+                kp.layers.FourierFeatures(3, include_inputs=True, seed=2),
+                kp.layers.MLP([4], 2),
+            ]
+        ),
+        "PeriodicEmbedding": keras.Sequential(
+            [
+                keras.Input((2,)),
+                kp.layers.PeriodicEmbedding((0,), 2.0, harmonics=2),
+                kp.layers.MLP([5], 2),
+            ]
+        ),
+        "ModifiedMLP": keras.Sequential(
+            [
+                keras.Input((2,)),
+                kp.layers.DomainScaler(box),
+                kp.layers.ModifiedMLP(6, 2, outputs=2),
+            ]
+        ),
+        "PirateNet(FourierFeatures)": keras.Sequential(
+            [
+                keras.Input((2,)),
+                kp.layers.FourierFeatures(3, seed=0),
+                kp.layers.PirateNet(6, 2, outputs=2),
+            ]
+        ),
+        "PirateNet(sin, projection)": keras.Sequential(
+            [
+                keras.Input((2,)),
+                kp.layers.PirateNet(5, 1, outputs=2, activation=ops.sin),
+            ]
+        ),
     }
     for net in nets.values():
         net(ops.convert_to_tensor(X))
@@ -83,14 +106,22 @@ def test_taylor_rule_compiled():
 
 def test_pinn_model_uses_taylor_with_the_new_layers():
     domain = kp.SpaceTime(kp.Interval(-1.0, 1.0), 0.0, 1.0)
-    net = keras.Sequential([
-        keras.Input((2,)), kp.layers.PeriodicEmbedding((0,), 2.0), kp.layers.FourierFeatures(4, seed=0),
-        kp.layers.PirateNet(8, 1),
-    ])
+    net = keras.Sequential(
+        [
+            keras.Input((2,)),
+            kp.layers.PeriodicEmbedding((0,), 2.0),
+            kp.layers.FourierFeatures(4, seed=0),
+            kp.layers.PirateNet(8, 1),
+        ]
+    )
     model = kp.PINNModel(
-        net, domain, lambda d: d("u", "t") - 0.1 * d("u", "x", "x"), n_collocation=16,
+        net,
+        domain,
+        lambda d: d("u", "t") - 0.1 * d("u", "x", "x"),
+        n_collocation=16,
         conditions=[kp.InitialCondition(lambda p: np.sin(np.pi * p[:, :1]), n_points=8)],
-        derivative_method="taylor", seed=0,
+        derivative_method="taylor",
+        seed=0,
     )
     assert model.resolved_derivative_method == "taylor"
     model.compile(optimizer=keras.optimizers.Adam(1e-3))

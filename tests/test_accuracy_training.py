@@ -97,7 +97,9 @@ def test_rba_update_rule_on_a_tiny_example():
     np.testing.assert_allclose(ops.convert_to_numpy(w.point_weights), lam, rtol=1e-6)
     assert loss == pytest.approx(float(np.mean((lam * r[:, 0]) ** 2)), rel=1e-6)
     w.loss(ops.convert_to_tensor(r), {})
-    np.testing.assert_allclose(ops.convert_to_numpy(w.point_weights), 0.5 * lam + 0.1 * np.abs(r[:, 0]) / 4.0, rtol=1e-6)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(w.point_weights), 0.5 * lam + 0.1 * np.abs(r[:, 0]) / 4.0, rtol=1e-6
+    )
 
 
 def test_rba_in_fit_and_its_errors():
@@ -144,7 +146,8 @@ def test_gradnorm_weights_on_a_tiny_example():
     net = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
     net.set_weights([np.ones((1, 1), "float32")])
     model = kp.PINNModel(
-        net, kp.Interval(0.0, 3.0),
+        net,
+        kp.Interval(0.0, 3.0),
         conditions=[kp.PointData([[1.0]], [0.0], name="a"), kp.PointData([[2.0]], [0.0], name="b")],
         loss_balancing=GradNorm(momentum=0.9),
     )
@@ -159,8 +162,14 @@ def test_gradnorm_weights_on_a_tiny_example():
 def test_recipe_runs_adam_then_lbfgs_and_saves(tmp_path):
     net = kp.recipe.network(DOMAIN, width=8, depth=1, fourier_features=4, time_scale=0.5, periodic={"x": 2.0})
     model = kp.PINNModel(
-        net, DOMAIN, heat, conditions=[kp.InitialCondition(initial, n_points=16)], n_collocation=32, seed=0,
-        loss_balancing="gradnorm", point_weighting="causal",
+        net,
+        DOMAIN,
+        heat,
+        conditions=[kp.InitialCondition(initial, n_points=16)],
+        n_collocation=32,
+        seed=0,
+        loss_balancing="gradnorm",
+        point_weighting="causal",
     )
     result = model.fit_recipe(adam_steps=4, lbfgs_steps=3, steps_per_epoch=2)
     assert len(result["adam"].history["loss"]) == 2

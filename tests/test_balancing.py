@@ -126,8 +126,13 @@ def test_training_false_changes_nothing():
 def small_model(balancer, seed=0):
     net = keras.Sequential([keras.Input((1,)), keras.layers.Dense(8, "tanh"), keras.layers.Dense(1)])
     return kp.PINNModel(
-        net, DOMAIN, poisson, conditions=[kp.DirichletBC(0.0, n_points=4, name="bc", weight=2.0)],
-        n_collocation=16, loss_balancing=balancer, seed=seed,
+        net,
+        DOMAIN,
+        poisson,
+        conditions=[kp.DirichletBC(0.0, n_points=4, name="bc", weight=2.0)],
+        n_collocation=16,
+        loss_balancing=balancer,
+        seed=seed,
     )
 
 
@@ -213,9 +218,13 @@ def linear_model(**kwargs):
     """u = w x + b; pde u_x - 1 (r = w - 1), u = 0 on both ends, u(0.5) = 2."""
     net = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     model = kp.PINNModel(
-        net, DOMAIN, lambda d: d("u", "x") - 1.0,
+        net,
+        DOMAIN,
+        lambda d: d("u", "x") - 1.0,
         conditions=[kp.DirichletBC(0.0, n_points=4, name="bc"), kp.PointData([[0.5]], [2.0], name="data")],
-        n_collocation=5, loss_balancing=LearningRateAnnealing(**kwargs), seed=0,
+        n_collocation=5,
+        loss_balancing=LearningRateAnnealing(**kwargs),
+        seed=0,
     )
     net.layers[-1].set_weights([np.array([[0.3]]), np.array([0.2])])
     return model
@@ -267,8 +276,13 @@ def test_annealing_matches_gradients_by_hand():
 def test_get_by_name_and_errors():
     from keras_pinn import balancing
 
-    for name, cls in [("fixed", FixedWeights), ("relobralo", ReLoBRaLo), ("annealing", LearningRateAnnealing),
-                      ("softadapt", SoftAdapt), ("ReLoBRaLo", ReLoBRaLo)]:
+    for name, cls in [
+        ("fixed", FixedWeights),
+        ("relobralo", ReLoBRaLo),
+        ("annealing", LearningRateAnnealing),
+        ("softadapt", SoftAdapt),
+        ("ReLoBRaLo", ReLoBRaLo),
+    ]:
         assert type(balancing.get(name)) is cls
     instance = SoftAdapt(beta=0.3)
     assert balancing.get(instance) is instance

@@ -24,8 +24,13 @@ def analytic_model(power=3, n_collocation=20, fn=None, **kwargs):
     """u = x^power (no weights), pde u_xx: r = power (power - 1) x^(power - 2)."""
     net = keras.Sequential([keras.Input((1,)), keras.layers.Lambda(fn or (lambda z: z**power))])
     return kp.PINNModel(
-        net, DOMAIN, lambda d: d("u", "x", "x"), conditions=[kp.DirichletBC(0.0, n_points=2, name="bc")],
-        n_collocation=n_collocation, seed=0, **kwargs,
+        net,
+        DOMAIN,
+        lambda d: d("u", "x", "x"),
+        conditions=[kp.DirichletBC(0.0, n_points=2, name="bc")],
+        n_collocation=n_collocation,
+        seed=0,
+        **kwargs,
     )
 
 
@@ -125,8 +130,12 @@ def test_seeds_make_it_reproducible(cls):
 def trainable_model():
     net = keras.Sequential([keras.Input((1,)), keras.layers.Dense(8, "tanh"), keras.layers.Dense(1)])
     model = kp.PINNModel(
-        net, DOMAIN, lambda d: d("u", "x", "x") + 1.0, conditions=[kp.DirichletBC(0.0, n_points=4, name="bc")],
-        n_collocation=16, seed=0,
+        net,
+        DOMAIN,
+        lambda d: d("u", "x", "x") + 1.0,
+        conditions=[kp.DirichletBC(0.0, n_points=4, name="bc")],
+        n_collocation=16,
+        seed=0,
     )
     model.compile(keras.optimizers.Adam(1e-2))
     return model
@@ -189,8 +198,15 @@ def test_bad_arguments_raise(make, message):
 def test_get_config():
     assert RAR(every=3, n_add=7, seed=1).get_config()["n_add"] == 7
     assert RAD(k=2.0, c=0.5).get_config() == {
-        "every": 1, "n_candidates": 10_000, "term": "pde", "sampler": "uniform", "seed": None,
-        "chunk_size": 4096, "n_collocation": None, "k": 2.0, "c": 0.5,
+        "every": 1,
+        "n_candidates": 10_000,
+        "term": "pde",
+        "sampler": "uniform",
+        "seed": None,
+        "chunk_size": 4096,
+        "n_collocation": None,
+        "k": 2.0,
+        "c": 0.5,
     }
 
 
@@ -248,7 +264,13 @@ def gated_model(lr=1e-2):
     """A PINN whose PDE residual is multiplied by the output ``g``: setting
     the gate's flag to NaN poisons the ``pde`` term alone."""
     net = keras.Sequential(
-        [keras.Input((2,)), DomainScaler(SPACE_TIME), keras.layers.Dense(6, "tanh"), keras.layers.Dense(1), Gate(name="gate")]
+        [
+            keras.Input((2,)),
+            DomainScaler(SPACE_TIME),
+            keras.layers.Dense(6, "tanh"),
+            keras.layers.Dense(1),
+            Gate(name="gate"),
+        ]
     )
     m = kp.PINNModel(
         net,
@@ -365,8 +387,13 @@ def log_parameter_model():
     ``d mean(r^2) / da ~ 10``, so a learning rate of 0.5 moves ``a`` to
     about -4, and step 1's loss is NaN."""
     m = kp.PINNModel(
-        mlp(), SPACE_TIME, lambda d: heat_pde(d) + ops.log(d.params["a"]) + 5.0,
-        conditions=[kp.DirichletBC(0.0, n_points=8)], parameters={"a": 1.0}, n_collocation=16, seed=0,
+        mlp(),
+        SPACE_TIME,
+        lambda d: heat_pde(d) + ops.log(d.params["a"]) + 5.0,
+        conditions=[kp.DirichletBC(0.0, n_points=8)],
+        parameters={"a": 1.0},
+        n_collocation=16,
+        seed=0,
     )
     m.compile(optimizer=keras.optimizers.SGD(0.5))
     return m
@@ -388,7 +415,9 @@ def test_stop_restores_weights_whose_own_loss_is_finite_log_parameter():
 def test_stop_restores_weights_whose_own_loss_is_finite_overflow():
     """A huge learning rate drives the weights to about 1e37 in one Adam
     step: finite weights whose fields overflow (u^2 = inf)."""
-    m = kp.PINNModel(mlp(), SPACE_TIME, heat_pde, conditions=[kp.DirichletBC(1.0, n_points=8)], n_collocation=16, seed=0)
+    m = kp.PINNModel(
+        mlp(), SPACE_TIME, heat_pde, conditions=[kp.DirichletBC(1.0, n_points=8)], n_collocation=16, seed=0
+    )
     m.compile(optimizer=keras.optimizers.Adam(1e37))
     stop, rec = StopOnNonFinite(), Recorder()
     with pytest.warns(RuntimeWarning, match=r"became non-finite .* at step 1 "):

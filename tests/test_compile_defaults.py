@@ -111,8 +111,12 @@ def test_auto_steps_per_execution_survives_saving(tmp_path):
 def test_grouped_steps_name_their_range_when_the_loss_turns_non_finite():
     m = kp.PINNModel(
         keras.Sequential([keras.Input((2,)), keras.layers.Dense(8, "tanh"), keras.layers.Dense(1)]),
-        DOMAIN, lambda d: heat(d) + ops.log(d.params["a"]) + 5.0,
-        conditions=[kp.DirichletBC(0.0, n_points=8)], parameters={"a": 1.0}, n_collocation=16, seed=0,
+        DOMAIN,
+        lambda d: heat(d) + ops.log(d.params["a"]) + 5.0,
+        conditions=[kp.DirichletBC(0.0, n_points=8)],
+        parameters={"a": 1.0},
+        n_collocation=16,
+        seed=0,
     )
     m.compile(optimizer=keras.optimizers.SGD(0.5))  # drives `a` negative in the first step
     expected = r"in steps 0 to 3 \(epoch 0, batches 0 to 3; Keras ran 4 steps per call" if GROUPS else r"at step 1 "

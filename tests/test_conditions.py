@@ -105,8 +105,6 @@ def test_condition_argument_errors():
         kp.PINNModel(mlp(DOMAIN), DOMAIN, heat_pde, conditions=[kp.DirichletBC(lambda p: p)])
 
 
-
-
 # -- systems of equations (#18, item 3) --------------------------------------------------
 
 
@@ -115,7 +113,9 @@ def test_systems_of_one_two_and_three_equations(k):
     """The build-time probe must not take a k-equation residual (N, k) for
     a broadcast (N, N), whatever k, nor the training step when there are
     as many points as equations."""
-    net = keras.Sequential([keras.Input((2,)), DomainScaler(DOMAIN), keras.layers.Dense(6, "tanh"), keras.layers.Dense(k)])
+    net = keras.Sequential(
+        [keras.Input((2,)), DomainScaler(DOMAIN), keras.layers.Dense(6, "tanh"), keras.layers.Dense(k)]
+    )
     names = tuple(f"u{i}" for i in range(k)) if k > 1 else ("u",)
 
     def system(d):
@@ -150,16 +150,17 @@ def test_condition_shared_by_two_models_keeps_each_models_binding():
     assert bc.name is None  # the user's object is left as given
 
 
-
-
 def test_robin_and_point_data_residuals_are_exact():
     """u = 2 x + 3 t + 1: at x = 1 the outward normal derivative is 2, at
     x = 0 it is -2."""
     model = kp.PINNModel(
-        linear_net(), DOMAIN, conditions=[
+        linear_net(),
+        DOMAIN,
+        conditions=[
             kp.RobinBC(alpha=2.0, beta=0.5, value=1.0, name="robin"),
             kp.PointData([[0.5, 1.0], [0.25, 0.0]], [5.0, 0.0], name="data"),
-        ], seed=0,
+        ],
+        seed=0,
     )
     points = [[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]]
     # 2 u + 0.5 du/dn - 1: u = 3, 6, 7 and du/dn = 2, 2, -2
@@ -171,11 +172,15 @@ def test_robin_and_point_data_residuals_are_exact():
 def test_conditions_on_one_of_two_outputs_and_point_data_on_all():
     """u = 2 x + 3 t + 1, v = 4 x + 6 t + 1."""
     model = kp.PINNModel(
-        linear_net(2), DOMAIN, output_names=("u", "v"), conditions=[
+        linear_net(2),
+        DOMAIN,
+        output_names=("u", "v"),
+        conditions=[
             kp.DirichletBC(1.0, component="v", faces="x_min", name="left_v"),
             kp.InitialDerivative(6.0, component=1, name="v_t"),
             kp.PointData([[0.5, 0.5]], [[4.0, 5.0]], name="both"),
-        ], seed=0,
+        ],
+        seed=0,
     )
     np.testing.assert_allclose(residual(model, "left_v", [[0.0, 0.0], [0.0, 1.0]]), [[0.0], [6.0]], atol=1e-6)
     np.testing.assert_allclose(residual(model, "v_t", [[0.3, 0.0]]), [[0.0]], atol=1e-5)
@@ -186,8 +191,15 @@ def test_conditions_on_one_of_two_outputs_and_point_data_on_all():
 def test_term_and_condition_hierarchy():
     """Term is the base of every loss term; Condition is the base of the
     conditions other than the PDE's Residual."""
-    conditions = [kp.DirichletBC, kp.NeumannBC, kp.RobinBC, kp.InitialCondition, kp.InitialDerivative,
-                  kp.PeriodicBC, kp.PointData]
+    conditions = [
+        kp.DirichletBC,
+        kp.NeumannBC,
+        kp.RobinBC,
+        kp.InitialCondition,
+        kp.InitialDerivative,
+        kp.PeriodicBC,
+        kp.PointData,
+    ]
     assert all(issubclass(c, kp.Condition) and issubclass(c, kp.Term) for c in conditions)
     assert issubclass(kp.Residual, kp.Term) and not issubclass(kp.Residual, kp.Condition)
     assert issubclass(kp.Condition, kp.Term)
@@ -228,6 +240,9 @@ def test_point_count_and_check_residual():
     r = check_residual(ops.ones((3,)), 3, "pde")
     assert tuple(r.shape) == (3, 1)
     assert tuple(check_residual(ops.ones((3, 3)), 3, "pde", equations=3).shape) == (3, 3)
-    with pytest.raises(ValueError, match=r"term 'pde' must have shape \(3,\) or \(3, k\).*Received: shape \(3, 3\)\. "
-                       r"It looks like an \(N,\) tensor was broadcast"):
+    with pytest.raises(
+        ValueError,
+        match=r"term 'pde' must have shape \(3,\) or \(3, k\).*Received: shape \(3, 3\)\. "
+        r"It looks like an \(N,\) tensor was broadcast",
+    ):
         check_residual(ops.ones((3, 3)), 3, "pde")

@@ -20,7 +20,9 @@ import numpy as np
 import pytest
 
 WORKER = Path(__file__).with_name("cross_backend_worker.py")
-BACKENDS = [b for b, mod in [("jax", "jax"), ("tensorflow", "tensorflow"), ("torch", "torch")] if importlib.util.find_spec(mod)]
+BACKENDS = [
+    b for b, mod in [("jax", "jax"), ("tensorflow", "tensorflow"), ("torch", "torch")] if importlib.util.find_spec(mod)
+]
 
 
 def _run_all(mode, folder):
@@ -30,8 +32,12 @@ def _run_all(mode, folder):
     for backend in BACKENDS:
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
         log = open(folder / f"{mode}-{backend}.log", "w")  # a file: a full pipe would block the worker
-        procs[backend] = (subprocess.Popen([sys.executable, str(WORKER), mode, str(folder)], env=env,
-                                           stdout=log, stderr=subprocess.STDOUT), log)
+        procs[backend] = (
+            subprocess.Popen(
+                [sys.executable, str(WORKER), mode, str(folder)], env=env, stdout=log, stderr=subprocess.STDOUT
+            ),
+            log,
+        )
     out = {}
     for backend, (proc, log) in procs.items():
         try:
@@ -52,7 +58,9 @@ def test_same_weights_same_residual_and_cross_loading(tmp_path):
         pytest.skip(reason=f"requires all three backends installed, found {BACKENDS}")
     rng = np.random.default_rng(0)
     shapes = [(2, 12), (12,), (12, 12), (12,), (12, 12), (12,), (12, 1), (1,)]
-    np.savez(tmp_path / "weights.npz", **{f"w{i}": rng.normal(0, 0.5, s).astype("float32") for i, s in enumerate(shapes)})
+    np.savez(
+        tmp_path / "weights.npz", **{f"w{i}": rng.normal(0, 0.5, s).astype("float32") for i, s in enumerate(shapes)}
+    )
     points = np.stack([rng.uniform(-1, 1, 32), rng.uniform(0, 1, 32)], axis=1).astype("float32")
     np.save(tmp_path / "points.npy", points)
 
@@ -87,10 +95,12 @@ def test_same_weights_same_residual_and_cross_loading(tmp_path):
     # the same weights and optimizer state train to the same fields everywhere
     first = finals[("jax", "jax")]
     for key, after in finals.items():
-        np.testing.assert_allclose(after, first, rtol=1e-4, atol=1e-5, err_msg=f"trained on {key[0]}, resumed on {key[1]}")
+        np.testing.assert_allclose(
+            after, first, rtol=1e-4, atol=1e-5, err_msg=f"trained on {key[0]}, resumed on {key[1]}"
+        )
 
 
-GRID_CONV_WORKER = '''
+GRID_CONV_WORKER = """
 import json, sys
 import numpy as np, keras
 import keras_pinn as kp
@@ -118,7 +128,7 @@ value, _, grads = backend.value_and_grad(loss, net.trainable_variables)(
 out["loss"] = float(keras.ops.convert_to_numpy(value))
 out["grads"] = [keras.ops.convert_to_numpy(g).ravel().tolist() for g in grads]
 json.dump(out, open(f"{folder}/grid_conv-{backend.BACKEND}.json", "w"))
-'''
+"""
 
 
 @pytest.mark.requires_backend("jax")
@@ -134,15 +144,23 @@ def test_grid_conv_autodiff_is_the_same_quantity_on_every_backend(tmp_path):
     rng = np.random.default_rng(1)
     shapes = [(3, 3, 2, 3), (3,), (3, 3, 3, 3), (3,), (1, 1, 3, 1), (1,)]  # GridConv.default's weights
     points = np.stack(np.meshgrid(np.linspace(0.1, 0.7, 4), np.linspace(-0.5, 0.5, 5), indexing="ij"), -1)
-    np.savez(tmp_path / "grid_conv.npz", points=points.reshape(-1, 2),
-             **{f"w{i}": rng.normal(0, 0.6, s) for i, s in enumerate(shapes)})
+    np.savez(
+        tmp_path / "grid_conv.npz",
+        points=points.reshape(-1, 2),
+        **{f"w{i}": rng.normal(0, 0.6, s) for i, s in enumerate(shapes)},
+    )
     script = tmp_path / "grid_conv_worker.py"
     script.write_text(GRID_CONV_WORKER)
     procs = {}
     for backend in BACKENDS:
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-        procs[backend] = subprocess.Popen([sys.executable, str(script), str(tmp_path)], env=env,
-                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        procs[backend] = subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     out = {}
     for backend, proc in procs.items():
         log, _ = proc.communicate(timeout=600)

@@ -34,9 +34,7 @@ def forced_devices(tmp_path_factory):
         TF_CPP_MIN_LOG_LEVEL="3",
         JAX_PLATFORMS="cpu",
     )
-    proc = subprocess.run(
-        [sys.executable, str(WORKER), str(out)], env=env, capture_output=True, text=True, timeout=300
-    )
+    proc = subprocess.run([sys.executable, str(WORKER), str(out)], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"distribution worker failed:\n{proc.stderr[-3000:]}"
     return json.loads(out.read_text())
 
@@ -116,8 +114,13 @@ def _model(n_collocation, n_points):
     domain = kp.Interval(0.0, 1.0)
     net = keras.Sequential([keras.Input((1,)), keras.layers.Dense(4, "tanh"), keras.layers.Dense(1)])
     return kp.PINNModel(
-        net, domain, lambda d: d("u", "x", "x"), conditions=[kp.DirichletBC(0.0, n_points=n_points, name="edge")],
-        n_collocation=n_collocation, sampler="uniform", seed=0,
+        net,
+        domain,
+        lambda d: d("u", "x", "x"),
+        conditions=[kp.DirichletBC(0.0, n_points=n_points, name="edge")],
+        n_collocation=n_collocation,
+        sampler="uniform",
+        seed=0,
     )
 
 

@@ -45,9 +45,11 @@ def readme_snippet() -> str:
 
 def shrink(code: str) -> str:
     """The snippet with a short training run (the test's only change)."""
-    for old, new in [("epochs=20, steps_per_epoch=250", "epochs=1, steps_per_epoch=2"),
-                     ("n_collocation=10_000", "n_collocation=64"),
-                     ("n_points=512", "n_points=16")]:
+    for old, new in [
+        ("epochs=20, steps_per_epoch=250", "epochs=1, steps_per_epoch=2"),
+        ("n_collocation=10_000", "n_collocation=64"),
+        ("n_points=512", "n_points=16"),
+    ]:
         assert old in code, f"the README snippet no longer holds {old!r}: update this test"
         code = code.replace(old, new)
     return code
@@ -114,10 +116,15 @@ def small_model(pde=registered_heat, conditions=None, **kwargs):
 @pytest.mark.parametrize(
     "make, match",
     [
-        (lambda: small_model(heat_pde), r"Cannot save `pde`: the function 'heat_pde' is not registered.*custom_objects"),
+        (
+            lambda: small_model(heat_pde),
+            r"Cannot save `pde`: the function 'heat_pde' is not registered.*custom_objects",
+        ),
         (lambda: small_model(lambda d: d("u", "t")), r"Cannot save `pde`: it is a lambda"),
-        (lambda: small_model(conditions=[kp.InitialCondition(lambda p: p[:, :1], n_points=8)]),
-         r"Cannot save `value \(of InitialCondition 'ic'\)`: it is a lambda"),
+        (
+            lambda: small_model(conditions=[kp.InitialCondition(lambda p: p[:, :1], n_points=8)]),
+            r"Cannot save `value \(of InitialCondition 'ic'\)`: it is a lambda",
+        ),
         (lambda: small_model(output_transform=lambda x, u: u), r"Cannot save `output_transform`: it is a lambda"),
     ],
     ids=["unregistered-pde", "lambda-pde", "lambda-target", "lambda-transform"],
@@ -145,7 +152,9 @@ def test_registered_functions_round_trip_and_custom_objects_by_plain_name(tmp_pa
     registry = keras.saving.get_custom_objects()
     saved = {k: registry.pop(k) for k in list(registry) if k.startswith("keras_pinn_tests_first_hour>")}
     try:
-        with pytest.raises(TypeError, match=r"Could not locate 'keras_pinn_tests_first_hour>registered_heat'.*custom_objects"):
+        with pytest.raises(
+            TypeError, match=r"Could not locate 'keras_pinn_tests_first_hour>registered_heat'.*custom_objects"
+        ):
             keras.saving.load_model(path)
         loaded = keras.saving.load_model(
             path, custom_objects={"registered_heat": registered_heat, "registered_initial": registered_initial}
@@ -178,8 +187,15 @@ def test_numpy_activation_gets_a_helpful_error(fn):
 
 def test_mlp_activation_sin_trains_with_taylor_mode(tmp_path):
     net = kp.layers.MLP([8, 8], 1, activation="sin")
-    model = kp.PINNModel(net, DOMAIN, registered_heat, conditions=[kp.InitialCondition(registered_initial, n_points=8)],
-                         n_collocation=16, seed=0, derivative_method="taylor")
+    model = kp.PINNModel(
+        net,
+        DOMAIN,
+        registered_heat,
+        conditions=[kp.InitialCondition(registered_initial, n_points=8)],
+        n_collocation=16,
+        seed=0,
+        derivative_method="taylor",
+    )
     assert model.resolved_derivative_method == "taylor"
     # Taylor mode's derivatives of the sin network equal autodiff's
     x = ops.convert_to_tensor(model.point_sets()["pde"]["x"])
@@ -284,11 +300,22 @@ def test_autodiff_derivatives_log_no_tape_warning(tmp_path):
 def test_autodiff_derivatives_exact_to_order_six():
     rng = np.random.default_rng(0)
     x = rng.uniform(-1.0, 1.0, (5, 2)).astype("float32")
-    d = kp.derivatives(lambda z: ops.sin(z[:, :1]) * ops.exp(z[:, 1:2]), ops.convert_to_tensor(x),
-                       input_names=("x", "y"), method="autodiff")
+    d = kp.derivatives(
+        lambda z: ops.sin(z[:, :1]) * ops.exp(z[:, 1:2]),
+        ops.convert_to_tensor(x),
+        input_names=("x", "y"),
+        method="autodiff",
+    )
     s, c, e = np.sin(x[:, :1]), np.cos(x[:, :1]), np.exp(x[:, 1:2])
-    expected = {("x",): c * e, ("x", "x"): -s * e, ("x", "y"): c * e, ("y", "y", "y"): s * e,
-                ("x", "x", "x", "x"): s * e, ("x", "x", "x", "x", "y"): s * e, ("x",) * 6: -s * e}
+    expected = {
+        ("x",): c * e,
+        ("x", "x"): -s * e,
+        ("x", "y"): c * e,
+        ("y", "y", "y"): s * e,
+        ("x", "x", "x", "x"): s * e,
+        ("x", "x", "x", "x", "y"): s * e,
+        ("x",) * 6: -s * e,
+    }
     for wrt, want in expected.items():
         np.testing.assert_allclose(ops.convert_to_numpy(d("u", *wrt)), want, rtol=1e-4, atol=1e-5, err_msg=str(wrt))
 
@@ -324,8 +351,12 @@ def custom_network():
 
 def test_fast_path_with_a_custom_layer_trains_on_every_backend():
     model = kp.PINNModel(
-        custom_network(), DOMAIN, registered_heat, conditions=[kp.DirichletBC(0.0, n_points=8)],
-        n_collocation=16, seed=0,
+        custom_network(),
+        DOMAIN,
+        registered_heat,
+        conditions=[kp.DirichletBC(0.0, n_points=8)],
+        n_collocation=16,
+        seed=0,
     )
     assert model.resolved_derivative_method == "autodiff" and model.uses_input_autodiff
     with warnings.catch_warnings(record=True) as caught:

@@ -102,15 +102,21 @@ def test_exact_signed_distances():
     disk = kg.Disk([1.0, 0.0], 0.5)
     np.testing.assert_allclose(disk.sdf([[1.0, 0.0], [2.0, 0.0], [1.0, 0.25]]), [-0.5, 0.5, -0.25])
     rect = kg.Rectangle([0.0, 0.0], [2.0, 1.0])
-    np.testing.assert_allclose(rect.sdf([[1.0, 0.5], [3.0, 2.0], [1.0, 0.9], [-1.0, 0.5]]), [-0.5, np.sqrt(2), -0.1, 1.0])
+    np.testing.assert_allclose(
+        rect.sdf([[1.0, 0.5], [3.0, 2.0], [1.0, 0.9], [-1.0, 0.5]]), [-0.5, np.sqrt(2), -0.1, 1.0]
+    )
     l_poly = l_shape()
     # (1.5, 1.5) is in the notch, 0.5 from the two inner edges; (0.5, 0.5) is 0.5 inside.
-    np.testing.assert_allclose(l_poly.sdf([[1.5, 1.5], [0.5, 0.5], [3.0, 1.0], [1.0, 1.0]]), [0.5, -0.5, 1.0, 0.0], atol=1e-15)
+    np.testing.assert_allclose(
+        l_poly.sdf([[1.5, 1.5], [0.5, 0.5], [3.0, 1.0], [1.0, 1.0]]), [0.5, -0.5, 1.0, 0.0], atol=1e-15
+    )
     rounded = kg.RoundedRectangle([0.0, 0.0], [2.0, 2.0], 0.5)
     # Beyond a corner: distance to the corner circle (centre (1.5, 1.5), radius 0.5).
     np.testing.assert_allclose(rounded.sdf([[2.5, 2.5], [1.0, 1.0]]), [np.sqrt(2) - 0.5, -1.0])
     cyl = kg.Cylinder([0.0, 0.0, 0.0], 1.0, 2.0)
-    np.testing.assert_allclose(cyl.sdf([[0, 0, 0], [2, 0, 0], [0, 0, 3], [2, 0, 2], [0.5, 0, 0.9]]), [-1, 1, 2, np.sqrt(2), -0.1])
+    np.testing.assert_allclose(
+        cyl.sdf([[0, 0, 0], [2, 0, 0], [0, 0, 3], [2, 0, 2], [0.5, 0, 0.9]]), [-1, 1, 2, np.sqrt(2), -0.1]
+    )
     ball = kg.Ball([0.0, 0.0, 1.0], 2.0)
     np.testing.assert_allclose(ball.sdf([[0, 0, 1], [0, 3, 1]]), [-2.0, 1.0])
     assert disk.exact_distance and l_poly.exact_distance and not kg.Ellipse([0, 0], [1, 2]).exact_distance
@@ -244,7 +250,12 @@ JIT = False if keras.backend.backend() == "tensorflow" else "auto"
 
 def _net(dim=2):
     return keras.Sequential(
-        [keras.Input((dim,)), kp.layers.DomainScaler(plate_with_hole()), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)]
+        [
+            keras.Input((dim,)),
+            kp.layers.DomainScaler(plate_with_hole()),
+            keras.layers.Dense(8, activation="tanh"),
+            keras.layers.Dense(1),
+        ]
     )
 
 
@@ -330,7 +341,12 @@ def heat_residual(d):
 def test_pinn_model_on_a_geometry_times_time(tmp_path):
     domain = kp.SpaceTime(kg.Disk([0.0, 0.0], 1.0) - kg.Rectangle([-0.2, -0.2], [0.2, 0.2], name="slot"), 0.0, 1.0)
     net = keras.Sequential(
-        [keras.Input((3,)), kp.layers.DomainScaler(domain), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)]
+        [
+            keras.Input((3,)),
+            kp.layers.DomainScaler(domain),
+            keras.layers.Dense(8, activation="tanh"),
+            keras.layers.Dense(1),
+        ]
     )
     conditions = [
         kp.InitialCondition(1.0, n_points=16),

@@ -228,9 +228,10 @@ def test_third_and_fourth_derivatives_exact_on_polynomials():
     box = kp.Box([-1.0, -1.0], [1.0, 1.0], names=("x", "y"))
     x = box.grid((11, 9))
     xs, ys = x[:, :1].astype("float64"), x[:, 1:].astype("float64")
-    fn = lambda z: ops.concatenate(  # noqa: E731
-        [z[:, :1] ** 4, z[:, :1] ** 5, z[:, :1] ** 3 * z[:, 1:] ** 3], axis=1
-    )
+
+    def fn(z):
+        return ops.concatenate([z[:, :1] ** 4, z[:, :1] ** 5, z[:, :1] ** 3 * z[:, 1:] ** 3], axis=1)
+
     d = GridDerivatives(fn, x, input_names=box.names, output_names=("p", "q", "r"))
     np.testing.assert_allclose(to_np(d("p", "x", "x", "x")), 24 * xs, atol=1e-3)
     np.testing.assert_allclose(to_np(d("q", "x", "x", "x", "x")), 120 * xs, atol=2e-2)
@@ -255,9 +256,7 @@ def test_grid_derivatives_interface_and_cache():
     assert tuple(d.gradient("u").shape) == (81, 2)
     np.testing.assert_allclose(to_np(d.coord("y")), x[:, 1:], rtol=0)
     np.testing.assert_allclose(to_np(d.outputs), to_np(sin_sin(x)))
-    np.testing.assert_allclose(
-        to_np(d.laplacian()), to_np(d("u", "x", "x")) + to_np(d("u", "y", "y")), rtol=1e-6
-    )
+    np.testing.assert_allclose(to_np(d.laplacian()), to_np(d("u", "x", "x")) + to_np(d("u", "y", "y")), rtol=1e-6)
     assert d.params == {"k": 2.0} and d.input_names == ("x", "y") and d.output_names == ("u",)
     # explicit grid_shape and spacing (the compiled path) agree with inference
     given = GridDerivatives(sin_sin, x, input_names=BOX.names, grid_shape=(9, 9), spacing=d.spacing)
@@ -432,8 +431,12 @@ def test_pinn_model_with_grid_conv_trains_with_finite_differences():
     assert np.isfinite(to_np(model.residual(grid))).all()
     with pytest.raises(ValueError, match="grid"):
         kp.PINNModel(
-            conv_net((n, n), domain=box), box, poisson, n_collocation=n * n,
-            sampler="lhs", derivative_method="finite_difference",
+            conv_net((n, n), domain=box),
+            box,
+            poisson,
+            n_collocation=n * n,
+            sampler="lhs",
+            derivative_method="finite_difference",
         )
 
 
@@ -448,8 +451,13 @@ def test_pinn_model_with_grid_conv_and_autodiff_probes_the_whole_grid():
         return d.laplacian("u") + 1.0
 
     model = kp.PINNModel(
-        conv_net((n, n), domain=box), box, poisson, n_collocation=n * n, sampler="grid",
-        output_transform=_zero_on_unit_square, seed=0,
+        conv_net((n, n), domain=box),
+        box,
+        poisson,
+        n_collocation=n * n,
+        sampler="grid",
+        output_transform=_zero_on_unit_square,
+        seed=0,
     )
     assert model.resolved_derivative_method == "autodiff" and model.pde_order == 2
     model.compile(optimizer=keras.optimizers.Adam(1e-3))

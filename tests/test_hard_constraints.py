@@ -19,7 +19,12 @@ def burgers_hard(x, u):
 def make_model():
     problem = burgers()
     net = keras.Sequential(
-        [keras.Input((2,)), kp.layers.DomainScaler(problem.domain), keras.layers.Dense(8, "tanh"), keras.layers.Dense(1)]
+        [
+            keras.Input((2,)),
+            kp.layers.DomainScaler(problem.domain),
+            keras.layers.Dense(8, "tanh"),
+            keras.layers.Dense(1),
+        ]
     )
     # Only the PDE is a loss term: the conditions are built in.
     return kp.PINNModel(net, problem.domain, problem.pde, n_collocation=64, output_transform=burgers_hard, seed=0)

@@ -70,9 +70,7 @@ def test_pow_relu_shape_and_float_integer_power():
     np.testing.assert_allclose(to_np(y), np.maximum(x, 0) ** 3, rtol=1e-5)
 
 
-@pytest.mark.parametrize(
-    "bad", [0, 0.5, -1, float("nan"), float("inf"), "2", None, True]
-)
+@pytest.mark.parametrize("bad", [0, 0.5, -1, float("nan"), float("inf"), "2", None, True])
 def test_pow_relu_rejects_bad_power(bad):
     with pytest.raises(ValueError, match="power"):
         PowReLU(bad)
@@ -96,9 +94,7 @@ def test_pow_relu_input_derivatives_match_analytic(k):
         else:
             expected = np.zeros_like(x)
         nonzero = x != 0  # the value at the kink is checked below
-        np.testing.assert_allclose(
-            got[nonzero], expected[nonzero], rtol=1e-5, atol=1e-6
-        )
+        np.testing.assert_allclose(got[nonzero], expected[nonzero], rtol=1e-5, atol=1e-6)
         if j == k:  # k! on the positive side
             np.testing.assert_allclose(got[x > 0], math.factorial(k), rtol=1e-6)
         # At the kink x = 0, every derivative of order < k is 0.
@@ -119,9 +115,7 @@ def test_pow_relu_non_integer_power_derivatives_finite_at_zero():
 
 @pytest.mark.parametrize("fn,k", [(relu2, 2), (relu3, 3), (relu4, 4), (relu5, 5)])
 def test_registered_activations(fn, k):
-    np.testing.assert_allclose(
-        to_np(fn(X_1D)), np.maximum(X_1D, 0.0) ** k, rtol=1e-6
-    )
+    np.testing.assert_allclose(to_np(fn(X_1D)), np.maximum(X_1D, 0.0) ** k, rtol=1e-6)
     name = f"keras_pinn>relu{k}"
     assert keras.saving.get_registered_name(fn) == name
     assert keras.saving.get_registered_object(name) is fn
@@ -131,9 +125,7 @@ def test_registered_activations(fn, k):
 
 def test_activation_in_dense_survives_saving(tmp_path):
     x = np.random.randn(5, 3).astype("float32")
-    model = keras.Sequential(
-        [keras.Input((3,)), keras.layers.Dense(4, activation=relu3)]
-    )
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation=relu3)])
     loaded = roundtrip(model, tmp_path)
     assert loaded.layers[0].activation is relu3
     np.testing.assert_allclose(to_np(loaded(x)), to_np(model(x)), rtol=1e-6)
@@ -144,9 +136,7 @@ def test_pow_relu_config_and_saving(tmp_path):
     assert_config_roundtrip(layer)
     assert PowReLU.from_config(layer.get_config()).power == 2.5
     x = np.random.randn(6, 3).astype("float32")
-    model = keras.Sequential(
-        [keras.Input((3,)), keras.layers.Dense(4), PowReLU(3)]
-    )
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), PowReLU(3)])
     loaded = roundtrip(model, tmp_path)
     assert isinstance(loaded.layers[-1], PowReLU)
     np.testing.assert_allclose(to_np(loaded(x)), to_np(model(x)), rtol=1e-6)
@@ -157,9 +147,7 @@ def test_pow_relu_config_and_saving(tmp_path):
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "combine,n_layers,width", [("concat", 1, 4 * 3), ("sum", 2, 4)]
-)
+@pytest.mark.parametrize("combine,n_layers,width", [("concat", 1, 4 * 3), ("sum", 2, 4)])
 def test_parallel_power_block_shapes(combine, n_layers, width):
     block = ParallelPowerBlock(4, 3, n_layers=n_layers, combine=combine)
     x = np.random.randn(7, 2).astype("float32")
@@ -179,9 +167,7 @@ def test_parallel_power_block_values(combine):
     for k, (dense,) in zip((1, 2, 3), block.branches, strict=True):
         w, b = (to_np(v) for v in dense.weights)
         branches.append(np.maximum(x @ w + b, 0.0) ** k)
-    expected = (
-        np.concatenate(branches, axis=-1) if combine == "concat" else sum(branches)
-    )
+    expected = np.concatenate(branches, axis=-1) if combine == "concat" else sum(branches)
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
 
 
@@ -273,9 +259,7 @@ def test_vq_straight_through_is_identity_wrt_embedding():
     d = derivatives(lambda e: vq.quantize_embedding(e)[0], z)
     for i in range(3):
         for j in range(3):
-            np.testing.assert_allclose(
-                to_np(d(i, j))[:, 0], np.full(32, float(i == j)), atol=1e-6
-            )
+            np.testing.assert_allclose(to_np(d(i, j))[:, 0], np.full(32, float(i == j)), atol=1e-6)
 
 
 def test_vq_input_derivatives_equal_continuous_path():
@@ -287,9 +271,7 @@ def test_vq_input_derivatives_equal_continuous_path():
     d_z = derivatives(vq.project, x)
     for i in range(3):
         for j in range(2):
-            np.testing.assert_allclose(
-                to_np(d_vq(i, j)), to_np(d_z(i, j)), rtol=1e-5, atol=1e-6
-            )
+            np.testing.assert_allclose(to_np(d_vq(i, j)), to_np(d_z(i, j)), rtol=1e-5, atol=1e-6)
 
 
 def _vq_model(**kwargs):
@@ -344,9 +326,7 @@ def test_vq_usage_metrics():
     p = np.bincount(indices, minlength=8) / len(indices)
     nz = p[p > 0]
     usage = vq.usage(x)
-    assert float(to_np(usage["perplexity"])) == pytest.approx(
-        math.exp(-np.sum(nz * np.log(nz))), rel=1e-5
-    )
+    assert float(to_np(usage["perplexity"])) == pytest.approx(math.exp(-np.sum(nz * np.log(nz))), rel=1e-5)
     assert float(to_np(usage["fraction_used"])) == pytest.approx(len(nz) / 8)
 
 
@@ -407,9 +387,7 @@ def test_vq_config_and_saving(tmp_path):
     model = _vq_model()
     loaded = roundtrip(model, tmp_path)
     np.testing.assert_allclose(to_np(loaded(x)), to_np(model(x)), rtol=1e-6)
-    np.testing.assert_allclose(
-        to_np(loaded.get_layer("vq").codebook), to_np(model.get_layer("vq").codebook)
-    )
+    np.testing.assert_allclose(to_np(loaded.get_layer("vq").codebook), to_np(model.get_layer("vq").codebook))
 
 
 @pytest.mark.parametrize(
@@ -420,10 +398,8 @@ def test_vq_config_and_saving(tmp_path):
         (dict(num_codes=8.0, code_dim=4), "num_codes"),
         (dict(num_codes=8, code_dim=4, commitment_weight=-0.1), "commitment_weight"),
         (dict(num_codes=8, code_dim=4, codebook_weight=-1.0), "codebook_weight"),
-        (dict(num_codes=8, code_dim=4, codebook_weight=float("nan")),
-         "codebook_weight"),
-        (dict(num_codes=8, code_dim=4, dead_code_threshold=1.5),
-         "dead_code_threshold"),
+        (dict(num_codes=8, code_dim=4, codebook_weight=float("nan")), "codebook_weight"),
+        (dict(num_codes=8, code_dim=4, dead_code_threshold=1.5), "dead_code_threshold"),
         (dict(num_codes=8, code_dim=4, epsilon=0.0), "epsilon"),
     ],
 )

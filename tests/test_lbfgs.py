@@ -141,8 +141,12 @@ def test_non_finite_start_is_reported():
 
 @pytest.mark.parametrize(
     "kwargs, name",
-    [({"history_size": 0}, "history_size"), ({"tolerance_grad": -1.0}, "tolerance_grad"),
-     ({"max_line_search": 2.5}, "max_line_search"), ({"tolerance_change": float("nan")}, "tolerance_change")],
+    [
+        ({"history_size": 0}, "history_size"),
+        ({"tolerance_grad": -1.0}, "tolerance_grad"),
+        ({"max_line_search": 2.5}, "max_line_search"),
+        ({"tolerance_change": float("nan")}, "tolerance_change"),
+    ],
 )
 def test_bad_arguments(kwargs, name):
     fg, x0 = _objective(rosenbrock, [0.0, 0.0])
@@ -170,7 +174,9 @@ def small_model(**kwargs):
     net = keras.Sequential(
         [keras.Input((1,)), kp.layers.DomainScaler(DOMAIN), keras.layers.Dense(8, "tanh"), keras.layers.Dense(1)]
     )
-    return kp.PINNModel(net, DOMAIN, poisson, conditions=[kp.DirichletBC(0.0, n_points=2)], n_collocation=32, seed=0, **kwargs)
+    return kp.PINNModel(
+        net, DOMAIN, poisson, conditions=[kp.DirichletBC(0.0, n_points=2)], n_collocation=32, seed=0, **kwargs
+    )
 
 
 def test_fit_lbfgs_after_adam_lowers_the_loss_and_records_history():
@@ -216,8 +222,13 @@ def test_fit_lbfgs_identifies_a_pde_parameter():
         [keras.Input((1,)), kp.layers.DomainScaler(DOMAIN), keras.layers.Dense(16, "tanh"), keras.layers.Dense(1)]
     )
     model = kp.PINNModel(
-        net, DOMAIN, pde, conditions=[kp.PointData(x, np.sin(np.pi * x[:, 0]))],
-        n_collocation=64, parameters={"k": 5.0}, seed=0,
+        net,
+        DOMAIN,
+        pde,
+        conditions=[kp.PointData(x, np.sin(np.pi * x[:, 0]))],
+        n_collocation=64,
+        parameters={"k": 5.0},
+        seed=0,
     )
     model.compile(keras.optimizers.Adam(1e-2))
     model.fit(epochs=1, steps_per_epoch=200, verbose=0)
@@ -245,7 +256,6 @@ def test_fit_lbfgs_bad_arguments():
         model.fit_lbfgs(steps_per_epoch=0)
     with pytest.raises(ValueError, match="epochs"):
         model.fit_lbfgs(epochs=-1)
-
 
 
 def test_float64_training(float64):

@@ -56,11 +56,15 @@ def test_auto_layout_is_features_points():
 def test_trains_inside_pinn_model():
     domain = kp.SpaceTime(kp.Interval(-1.0, 1.0, "x"), 0.0, 1.0)
     model = kp.PINNModel(
-        kp.layers.MLP([8, 8], 1, layout="fp"), domain,
+        kp.layers.MLP([8, 8], 1, layout="fp"),
+        domain,
         lambda d: d("u", "t") + d("u") * d("u", "x") - 0.01 * d("u", "x", "x"),
-        conditions=[kp.InitialCondition(lambda p: -np.sin(np.pi * p[:, 0]), n_points=16),
-                    kp.DirichletBC(0.0, n_points=16)],
-        n_collocation=32, seed=0,
+        conditions=[
+            kp.InitialCondition(lambda p: -np.sin(np.pi * p[:, 0]), n_points=16),
+            kp.DirichletBC(0.0, n_points=16),
+        ],
+        n_collocation=32,
+        seed=0,
     )
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     history = model.fit(epochs=1, steps_per_epoch=5, verbose=0)
@@ -116,7 +120,6 @@ def test_accepts_integer_like_widths():
 def test_refuses_inputs_that_are_not_points():
     with pytest.raises(ValueError, match=r"inputs of shape \(N, d\).*Received: input_shape=\(None, 4, 2\)"):
         kp.layers.MLP([3]).build((None, 4, 2))
-
 
 
 @pytest.mark.parametrize("layout", ["fp", "pf"])

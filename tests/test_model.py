@@ -47,9 +47,12 @@ def test_training_heat_loss_falls_tenfold():
 
 def test_history_terms_and_weights_add_up():
     model = kp.PINNModel(
-        mlp(DOMAIN), DOMAIN, heat_pde,
+        mlp(DOMAIN),
+        DOMAIN,
+        heat_pde,
         conditions=[kp.InitialCondition(lambda p: np.sin(np.pi * p[:, 0]), weight=3.0), kp.DirichletBC(0.0)],
-        n_collocation=64, seed=1,
+        n_collocation=64,
+        seed=1,
     )
     model.compile(optimizer=keras.optimizers.SGD(0.0))  # weights stay fixed
     logs = model.evaluate(verbose=0, return_dict=True)
@@ -190,7 +193,9 @@ def test_loss_argument_to_compile_is_refused():
 
 
 def test_batch_normalization_is_refused_unless_opted_in():
-    net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4), keras.layers.BatchNormalization(), keras.layers.Dense(1)])
+    net = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(4), keras.layers.BatchNormalization(), keras.layers.Dense(1)]
+    )
     with pytest.raises(ValueError, match="BatchNormalization.*allow_batch_normalization=True"):
         kp.PINNModel(net, DOMAIN, heat_pde, n_collocation=8)
     kp.PINNModel(net, DOMAIN, heat_pde, n_collocation=8, allow_batch_normalization=True)

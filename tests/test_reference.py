@@ -297,9 +297,7 @@ def test_buckley_leverett_profile():
     assert abs(buckley_leverett_solution(front * (1 - 1e-9), t, m) - s_shock) < 1e-4
     # Rarefaction: f'(S) = x / t in the fan.
     inner = (x > 0) & behind
-    np.testing.assert_allclose(
-        buckley_leverett_flux_derivative(s[inner], m), x[inner] / t, rtol=1e-10, atol=1e-12
-    )
+    np.testing.assert_allclose(buckley_leverett_flux_derivative(s[inner], m), x[inner] / t, rtol=1e-10, atol=1e-12)
 
 
 def test_buckley_leverett_initial_time_and_broadcasting():

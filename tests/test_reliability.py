@@ -47,17 +47,59 @@ def fit_with_bad_steps():
 
 BAD_INPUTS = [
     # bounds
-    pytest.param(ValueError, lambda: kp.Interval(1.0, 0.0), r"strictly below.*Received: lower=\[1.0\], upper=\[0.0\]", id="interval-reversed"),
-    pytest.param(ValueError, lambda: kp.Box([0, 0], [1, 1], names=("x",)), r"Received: names=\('x',\)", id="box-names-count"),
-    pytest.param(ValueError, lambda: DomainScaler([1.0], [0.0]), r"strictly below.*Received: lower=\[1.0\], upper=\[0.0\]", id="scaler-reversed"),
-    pytest.param(ValueError, lambda: DomainScaler([0.0], [np.nan]), r"finite.*Received: lower=\[0.0\], upper=\[nan\]", id="scaler-nan"),
-    pytest.param(ValueError, lambda: DomainScaler([0.0, 0.0], [1.0]), r"equal length.*Received: lower=\[0.0, 0.0\], upper=\[1.0\]", id="scaler-lengths"),
-    pytest.param(ValueError, lambda: DomainScaler(DOMAIN, [1.0, 1.0]), r"not both.*Received: lower=SpaceTime", id="scaler-domain-and-upper"),
+    pytest.param(
+        ValueError,
+        lambda: kp.Interval(1.0, 0.0),
+        r"strictly below.*Received: lower=\[1.0\], upper=\[0.0\]",
+        id="interval-reversed",
+    ),
+    pytest.param(
+        ValueError, lambda: kp.Box([0, 0], [1, 1], names=("x",)), r"Received: names=\('x',\)", id="box-names-count"
+    ),
+    pytest.param(
+        ValueError,
+        lambda: DomainScaler([1.0], [0.0]),
+        r"strictly below.*Received: lower=\[1.0\], upper=\[0.0\]",
+        id="scaler-reversed",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: DomainScaler([0.0], [np.nan]),
+        r"finite.*Received: lower=\[0.0\], upper=\[nan\]",
+        id="scaler-nan",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: DomainScaler([0.0, 0.0], [1.0]),
+        r"equal length.*Received: lower=\[0.0, 0.0\], upper=\[1.0\]",
+        id="scaler-lengths",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: DomainScaler(DOMAIN, [1.0, 1.0]),
+        r"not both.*Received: lower=SpaceTime",
+        id="scaler-domain-and-upper",
+    ),
     pytest.param(ValueError, lambda: DomainScaler([0.0]), "Received: upper=None", id="scaler-no-upper"),
     # shapes
-    pytest.param(ValueError, lambda: DomainScaler(DOMAIN)(np.zeros((3, 3), "float32")), r"2 coordinate\(s\).*3 column\(s\)", id="scaler-columns"),
-    pytest.param(ValueError, lambda: kp.PointData([[0.5, 0.5], [0.2, 0.2]], [1.0, 2.0, 3.0]), r"values.*shape \(3, 1\) for 2 points", id="data-rows"),
-    pytest.param(ValueError, lambda: model(conditions=[kp.PointData([[0.5, 0.5]], [[1.0, 2.0]])]), r"Received: values with shape \(1, 2\)", id="data-columns"),
+    pytest.param(
+        ValueError,
+        lambda: DomainScaler(DOMAIN)(np.zeros((3, 3), "float32")),
+        r"2 coordinate\(s\).*3 column\(s\)",
+        id="scaler-columns",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: kp.PointData([[0.5, 0.5], [0.2, 0.2]], [1.0, 2.0, 3.0]),
+        r"values.*shape \(3, 1\) for 2 points",
+        id="data-rows",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: model(conditions=[kp.PointData([[0.5, 0.5]], [[1.0, 2.0]])]),
+        r"Received: values with shape \(1, 2\)",
+        id="data-columns",
+    ),
     pytest.param(
         ValueError,
         lambda: model(conditions=[kp.DirichletBC(np.zeros(3), points=[[0.0, 0.5], [1.0, 0.5]])]),
@@ -71,13 +113,23 @@ BAD_INPUTS = [
         id="network-output-rank",
     ),
     # empty or NaN point sets and targets
-    pytest.param(ValueError, lambda: model(conditions=[kp.PointData(np.zeros((0, 2)), np.zeros(0))]), r"points` is empty. Received: shape \(0, 2\)", id="data-empty"),
+    pytest.param(
+        ValueError,
+        lambda: model(conditions=[kp.PointData(np.zeros((0, 2)), np.zeros(0))]),
+        r"points` is empty. Received: shape \(0, 2\)",
+        id="data-empty",
+    ),
     pytest.param(ValueError, lambda: kp.DirichletBC(np.nan), "Received: value=nan", id="target-nan"),
     pytest.param(ValueError, lambda: kp.DirichletBC(0.0, n_points=True), "Received: n_points=True", id="n-points-bool"),
     pytest.param(ValueError, lambda: DOMAIN.sample_interior(4.0), r"Received: n=4.0", id="n-float"),
     pytest.param(ValueError, lambda: DOMAIN.sample_boundary(4, faces=[]), r"Received: faces=\[\]", id="faces-empty"),
     # points outside the domain
-    pytest.param(ValueError, lambda: model().residual(np.array([[5.0, 0.5]])), r"`x` has 1 point\(s\) outside the domain.*\[5.0, 0.5\]", id="residual-outside"),
+    pytest.param(
+        ValueError,
+        lambda: model().residual(np.array([[5.0, 0.5]])),
+        r"`x` has 1 point\(s\) outside the domain.*\[5.0, 0.5\]",
+        id="residual-outside",
+    ),
     pytest.param(
         ValueError,
         lambda: model(conditions=[kp.NeumannBC(0.0, points=[[0.5, 0.5]])]),
@@ -85,11 +137,31 @@ BAD_INPUTS = [
         id="neumann-off-face",
     ),
     # unknown names
-    pytest.param(ValueError, lambda: DOMAIN.sample_boundary(4, faces=["t_min"]), r"Unknown face.*Received: face='t_min'", id="face-time"),
+    pytest.param(
+        ValueError,
+        lambda: DOMAIN.sample_boundary(4, faces=["t_min"]),
+        r"Unknown face.*Received: face='t_min'",
+        id="face-time",
+    ),
     pytest.param(ValueError, lambda: DOMAIN.index(5), r"Unknown coordinate.*5", id="coordinate-index"),
-    pytest.param(ValueError, lambda: model(pde=lambda d: d("v", "x")), r"Unknown output 'v'.*Received: output='v'", id="pde-unknown-output"),
-    pytest.param(ValueError, lambda: model(pde=lambda d: d("u", "y")), r"Unknown input 'y'.*Received: wrt='y'", id="pde-unknown-input"),
-    pytest.param(ValueError, lambda: model(pde=lambda d: d.coord("y") * d("u")), r"Unknown input 'y'.*Received: name='y'", id="pde-unknown-coord"),
+    pytest.param(
+        ValueError,
+        lambda: model(pde=lambda d: d("v", "x")),
+        r"Unknown output 'v'.*Received: output='v'",
+        id="pde-unknown-output",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: model(pde=lambda d: d("u", "y")),
+        r"Unknown input 'y'.*Received: wrt='y'",
+        id="pde-unknown-input",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: model(pde=lambda d: d.coord("y") * d("u")),
+        r"Unknown input 'y'.*Received: name='y'",
+        id="pde-unknown-coord",
+    ),
     pytest.param(
         ValueError,
         lambda: kp.derivatives(lambda z: z[:, :1], np.zeros((2, 2), "float32")).gradient("u", ["q"]),
@@ -102,13 +174,27 @@ BAD_INPUTS = [
         "Received: output='w'",
         id="laplacian-unknown-output",
     ),
-    pytest.param(ValueError, lambda: model(conditions=[kp.DirichletBC(0.0, component=3)]), r"component.*Received: component=3", id="component-index"),
+    pytest.param(
+        ValueError,
+        lambda: model(conditions=[kp.DirichletBC(0.0, component=3)]),
+        r"component.*Received: component=3",
+        id="component-index",
+    ),
     # residuals
     pytest.param(ValueError, lambda: model(pde=lambda d: None), "returned None", id="residual-none"),
-    pytest.param(ValueError, lambda: model(pde=lambda d: d("u")[:1]), r"term 'pde'.*\(3,\) or \(3, k\).*Received: shape \(1, 1\)", id="residual-rows"),
-    pytest.param(ValueError, lambda: model(pde=lambda d: d("u")[:, :, None]), r"Received: shape \(3, 1, 1\)", id="residual-rank"),
+    pytest.param(
+        ValueError,
+        lambda: model(pde=lambda d: d("u")[:1]),
+        r"term 'pde'.*\(3,\) or \(3, k\).*Received: shape \(1, 1\)",
+        id="residual-rows",
+    ),
+    pytest.param(
+        ValueError, lambda: model(pde=lambda d: d("u")[:, :, None]), r"Received: shape \(3, 1, 1\)", id="residual-rank"
+    ),
     # reference problems' residuals
-    pytest.param(ValueError, lambda: BurgersResidual(nu=0.0), r"`nu` must be positive. Received: nu=0.0", id="burgers-nu"),
+    pytest.param(
+        ValueError, lambda: BurgersResidual(nu=0.0), r"`nu` must be positive. Received: nu=0.0", id="burgers-nu"
+    ),
     pytest.param(ValueError, lambda: HeatResidual(alpha=-1.0), r"Received: alpha=-1.0", id="heat-alpha"),
     pytest.param(ValueError, lambda: BuckleyLeverettResidual(m=0.0), r"Received: m=0.0", id="buckley-leverett-m"),
     # other arguments
@@ -122,10 +208,13 @@ BAD_INPUTS = [
         id="term-name-twice",
     ),
     pytest.param(ValueError, fit_with_bad_steps, "Received: steps_per_epoch=0", id="steps-per-epoch"),
-    pytest.param(ValueError, lambda: StopOnNonFinite(restore_last_finite="yes"), "Received: restore_last_finite='yes'", id="callback-flag"),
+    pytest.param(
+        ValueError,
+        lambda: StopOnNonFinite(restore_last_finite="yes"),
+        "Received: restore_last_finite='yes'",
+        id="callback-flag",
+    ),
 ]
-
-
 
 
 def test_integer_points_are_cast_not_refused():
@@ -135,13 +224,48 @@ def test_integer_points_are_cast_not_refused():
 
 
 MORE_BAD_INPUTS = [
-    pytest.param(ValueError, lambda: kp.SpaceTime(kp.Interval(0, 1), 1.0, 0.0), r"Received: t0=1.0, t1=0.0", id="spacetime-t1-before-t0"),
-    pytest.param(ValueError, lambda: DOMAIN.check_points([["a", "b"]]), r"`points` must be an array of numbers.*Received: points=", id="points-not-numbers"),
-    pytest.param(ValueError, lambda: model(conditions=[kp.PeriodicBC("q")]), r"Unknown coordinate.*Received: coordinate='q'", id="periodic-unknown-coordinate"),
-    pytest.param(ValueError, lambda: kp.PointData([["a", 0.1]], [1.0]), r"`points` must be an array of numbers.*Received: points=", id="data-points-not-numbers"),
-    pytest.param(ValueError, lambda: kp.PointData([[0.5, 0.5]], ["a"]), r"`values` must be an array of numbers.*Received: values=", id="data-values-not-numbers"),
-    pytest.param(ValueError, lambda: kp.DirichletBC("zero"), r"`value` must be a number, an array or a callable.*Received: value='zero'", id="target-string"),
-    pytest.param(ValueError, lambda: kp.PointData([[0.5, 0.5]], [np.inf]), r"`values` holds 1 non-finite.*row 0", id="data-values-inf"),
+    pytest.param(
+        ValueError,
+        lambda: kp.SpaceTime(kp.Interval(0, 1), 1.0, 0.0),
+        r"Received: t0=1.0, t1=0.0",
+        id="spacetime-t1-before-t0",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: DOMAIN.check_points([["a", "b"]]),
+        r"`points` must be an array of numbers.*Received: points=",
+        id="points-not-numbers",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: model(conditions=[kp.PeriodicBC("q")]),
+        r"Unknown coordinate.*Received: coordinate='q'",
+        id="periodic-unknown-coordinate",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: kp.PointData([["a", 0.1]], [1.0]),
+        r"`points` must be an array of numbers.*Received: points=",
+        id="data-points-not-numbers",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: kp.PointData([[0.5, 0.5]], ["a"]),
+        r"`values` must be an array of numbers.*Received: values=",
+        id="data-values-not-numbers",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: kp.DirichletBC("zero"),
+        r"`value` must be a number, an array or a callable.*Received: value='zero'",
+        id="target-string",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: kp.PointData([[0.5, 0.5]], [np.inf]),
+        r"`values` holds 1 non-finite.*row 0",
+        id="data-values-inf",
+    ),
     pytest.param(
         ValueError,
         lambda: model(conditions=[kp.DirichletBC(lambda p: np.full(len(p), np.nan), n_points=4)]),
@@ -160,20 +284,45 @@ MORE_BAD_INPUTS = [
         r"lower face x = 0.0.*Received: 1 point\(s\) off it, first at row 0: \[0.5, 0.5\]",
         id="periodic-points-off-face",
     ),
-    pytest.param(ValueError, lambda: kp.DirichletBC(0.0, sampler="halton"), r"Unknown sampler.*Received: sampler='halton'", id="condition-sampler"),
+    pytest.param(
+        ValueError,
+        lambda: kp.DirichletBC(0.0, sampler="halton"),
+        r"Unknown sampler.*Received: sampler='halton'",
+        id="condition-sampler",
+    ),
     pytest.param(ValueError, lambda: model(pde_weight=-1.0), r"Received: pde_weight=-1.0", id="pde-weight"),
     pytest.param(ValueError, lambda: model(n_collocation=0), r"Received: n_collocation=0", id="n-collocation"),
-    pytest.param(ValueError, lambda: model(parameters={"my alpha": 1.0}), r"identifiers.*Received: parameters=\{'my alpha': 1.0\}", id="parameter-name"),
-    pytest.param(ValueError, lambda: model(parameters={"a": "x"}), r"numbers.*Received: parameters=\{'a': 'x'\}", id="parameter-value"),
+    pytest.param(
+        ValueError,
+        lambda: model(parameters={"my alpha": 1.0}),
+        r"identifiers.*Received: parameters=\{'my alpha': 1.0\}",
+        id="parameter-name",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: model(parameters={"a": "x"}),
+        r"numbers.*Received: parameters=\{'a': 'x'\}",
+        id="parameter-value",
+    ),
     pytest.param(ValueError, lambda: model(output_transform=3), r"Received: output_transform=3", id="output-transform"),
-    pytest.param(ValueError, lambda: model().residual(np.array([[0.5, 0.5]]), term="foo"), r"Unknown term.*Received: term='foo'", id="residual-unknown-term"),
+    pytest.param(
+        ValueError,
+        lambda: model().residual(np.array([[0.5, 0.5]]), term="foo"),
+        r"Unknown term.*Received: term='foo'",
+        id="residual-unknown-term",
+    ),
     pytest.param(
         ValueError,
         lambda: kp.PINNModel(keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]), DOMAIN, heat_pde),
         r"`network` must accept \(N, 2\) points.*\('x', 't'\)",
         id="network-input-width",
     ),
-    pytest.param(KeyError, lambda: model(pde=lambda d: d.params["beta"] * d("u")), r"Unknown PDE parameter 'beta'.*parameters=", id="pde-unknown-parameter"),
+    pytest.param(
+        KeyError,
+        lambda: model(pde=lambda d: d.params["beta"] * d("u")),
+        r"Unknown PDE parameter 'beta'.*parameters=",
+        id="pde-unknown-parameter",
+    ),
 ]
 
 
@@ -203,33 +352,122 @@ def load_file(tmp, content):
 # Inputs that were refused with another library's message, or accepted
 # silently (#18, item 9).
 NEW_BAD_INPUTS = [
-    pytest.param(ValueError, lambda: model(seed="abc"), r"`seed` must be a non-negative integer or None. Received: seed='abc'", id="seed-string"),
+    pytest.param(
+        ValueError,
+        lambda: model(seed="abc"),
+        r"`seed` must be a non-negative integer or None. Received: seed='abc'",
+        id="seed-string",
+    ),
     pytest.param(ValueError, lambda: model(seed=-1), r"Received: seed=-1", id="seed-negative"),
     pytest.param(ValueError, lambda: model(seed=1.5), r"Received: seed=1.5", id="seed-float"),
-    pytest.param(ValueError, lambda: model(conditions=None), r"`conditions` must be a list .*Received: conditions=None", id="conditions-none"),
-    pytest.param(ValueError, lambda: model(conditions=kp.DirichletBC(0.0)), r"`conditions` must be a list .*Received: conditions=DirichletBC\(", id="conditions-single"),
-    pytest.param(ValueError, lambda: kp.PINNModel(ListNet(), DOMAIN, heat_pde), r"`network` must return one \(N, m\) tensor.*returning a list of 2", id="network-list"),
-    pytest.param(ValueError, lambda: model(output_transform=lambda x, u: None), r"`output_transform\(x, u\)` must return .*\(1, 1\).*returning None", id="output-transform-none"),
+    pytest.param(
+        ValueError,
+        lambda: model(conditions=None),
+        r"`conditions` must be a list .*Received: conditions=None",
+        id="conditions-none",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: model(conditions=kp.DirichletBC(0.0)),
+        r"`conditions` must be a list .*Received: conditions=DirichletBC\(",
+        id="conditions-single",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: kp.PINNModel(ListNet(), DOMAIN, heat_pde),
+        r"`network` must return one \(N, m\) tensor.*returning a list of 2",
+        id="network-list",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: model(output_transform=lambda x, u: None),
+        r"`output_transform\(x, u\)` must return .*\(1, 1\).*returning None",
+        id="output-transform-none",
+    ),
     pytest.param(
         ValueError,
         lambda: model(output_transform=lambda x, u: ops.concatenate([u, u], axis=1)),
         r"`output_transform\(x, u\)` must return .*Received: .*returning shape \(1, 2\)",
         id="output-transform-width",
     ),
-    pytest.param(ValueError, lambda: fit_with(x={}), r"pass a dict .*Received: x=\{\} lacks the term\(s\) \['pde'\]", id="fit-x-empty-dict"),
-    pytest.param(ValueError, lambda: fit_with(batch_size=32), r"full batch.*Received: batch_size=32", id="fit-batch-size"),
-    pytest.param(ValueError, lambda: fit_with(stop_on_non_finite="yes"), r"Received: stop_on_non_finite='yes'", id="fit-stop-flag"),
-    pytest.param(ValueError, lambda: kp.Interval("a", 1.0), r"`lower` must be a number or a list of numbers. Received: lower=\['a'\]", id="interval-string-bound"),
-    pytest.param(ValueError, lambda: DomainScaler([0.0], ["b"]), r"`upper` must be a number or a list of numbers. Received: upper=\['b'\]", id="scaler-string-bound"),
-    pytest.param(ValueError, lambda: kp.Box([], []), r"at least one coordinate. Received: lower=\[\], upper=\[\]", id="box-empty"),
-    pytest.param(ValueError, lambda: model(resample="no"), r"`resample` must be True or False. Received: resample='no'", id="resample-string"),
-    pytest.param(ValueError, lambda: kp.DirichletBC(0.0, resample="no"), r"Received: resample='no'", id="condition-resample-string"),
-    pytest.param(ValueError, lambda: model(network=two_outputs(), output_names=("u", "u")), r"distinct.*Received: output_names=\('u', 'u'\)", id="output-names-duplicate"),
-    pytest.param(ValueError, lambda: model(output_names=(1,)), r"distinct non-empty strings.*Received: output_names=\(1,\)", id="output-names-not-strings"),
-    pytest.param(ValueError, lambda: model(output_names="u"), r"list or tuple.*Received: output_names='u'", id="output-names-string"),
-    pytest.param(ValueError, lambda: kp.layers.VectorQuantizer(8, 4, epsilon=np.inf), r"`epsilon` must be a finite number > 0. Received: epsilon=inf", id="vq-epsilon-inf"),
-    pytest.param(ValueError, lambda: DomainScaler([-1e39], [1e39]), r"overflow the layer's dtype float32.*Received: lower=\[-1e\+39\]", id="scaler-bounds-overflow"),
-    pytest.param(ValueError, lambda: DomainScaler([-3e38], [3e38]), r"2 \* \(upper - lower\) must be finite", id="scaler-extent-overflow"),
+    pytest.param(
+        ValueError,
+        lambda: fit_with(x={}),
+        r"pass a dict .*Received: x=\{\} lacks the term\(s\) \['pde'\]",
+        id="fit-x-empty-dict",
+    ),
+    pytest.param(
+        ValueError, lambda: fit_with(batch_size=32), r"full batch.*Received: batch_size=32", id="fit-batch-size"
+    ),
+    pytest.param(
+        ValueError,
+        lambda: fit_with(stop_on_non_finite="yes"),
+        r"Received: stop_on_non_finite='yes'",
+        id="fit-stop-flag",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: kp.Interval("a", 1.0),
+        r"`lower` must be a number or a list of numbers. Received: lower=\['a'\]",
+        id="interval-string-bound",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: DomainScaler([0.0], ["b"]),
+        r"`upper` must be a number or a list of numbers. Received: upper=\['b'\]",
+        id="scaler-string-bound",
+    ),
+    pytest.param(
+        ValueError, lambda: kp.Box([], []), r"at least one coordinate. Received: lower=\[\], upper=\[\]", id="box-empty"
+    ),
+    pytest.param(
+        ValueError,
+        lambda: model(resample="no"),
+        r"`resample` must be True or False. Received: resample='no'",
+        id="resample-string",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: kp.DirichletBC(0.0, resample="no"),
+        r"Received: resample='no'",
+        id="condition-resample-string",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: model(network=two_outputs(), output_names=("u", "u")),
+        r"distinct.*Received: output_names=\('u', 'u'\)",
+        id="output-names-duplicate",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: model(output_names=(1,)),
+        r"distinct non-empty strings.*Received: output_names=\(1,\)",
+        id="output-names-not-strings",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: model(output_names="u"),
+        r"list or tuple.*Received: output_names='u'",
+        id="output-names-string",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: kp.layers.VectorQuantizer(8, 4, epsilon=np.inf),
+        r"`epsilon` must be a finite number > 0. Received: epsilon=inf",
+        id="vq-epsilon-inf",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: DomainScaler([-1e39], [1e39]),
+        r"overflow the layer's dtype float32.*Received: lower=\[-1e\+39\]",
+        id="scaler-bounds-overflow",
+    ),
+    pytest.param(
+        ValueError,
+        lambda: DomainScaler([-3e38], [3e38]),
+        r"2 \* \(upper - lower\) must be finite",
+        id="scaler-extent-overflow",
+    ),
 ]
 
 
@@ -249,6 +487,7 @@ def test_empty_or_truncated_keras_file_is_keras_file_not_found(tmp_path, content
     docs/errors.md documents it."""
     with pytest.raises(ValueError, match=r"File not found: filepath=.*model.keras"):
         load_file(tmp_path, content)
+
 
 def test_evaluate_with_plain_array_names_the_expected_input():
     """Today each backend fails differently (JAX and TensorFlow TypeError,
@@ -319,9 +558,15 @@ def test_batch_logs_hold_running_means_of_each_term():
     the running mean over the epoch's steps 0..k of that term at the weights
     the step started from."""
     m = kp.PINNModel(
-        mlp(6), DOMAIN, heat_pde,
-        conditions=[kp.DirichletBC(0.0, n_points=8), kp.InitialCondition(lambda p: np.sin(np.pi * p[:, 0]), n_points=8)],
-        n_collocation=16, seed=0,
+        mlp(6),
+        DOMAIN,
+        heat_pde,
+        conditions=[
+            kp.DirichletBC(0.0, n_points=8),
+            kp.InitialCondition(lambda p: np.sin(np.pi * p[:, 0]), n_points=8),
+        ],
+        n_collocation=16,
+        seed=0,
     )
     m.compile(optimizer=keras.optimizers.SGD(0.05))
     rec = Recorder()
@@ -346,9 +591,16 @@ def test_batch_logs_hold_running_means_of_each_term():
 def seeded_run(seed):
     keras.utils.set_random_seed(seed)
     m = kp.PINNModel(
-        mlp(6), DOMAIN, heat_pde,
-        conditions=[kp.DirichletBC(0.0, n_points=8, sampler="lhs"), kp.InitialCondition(lambda p: np.sin(np.pi * p[:, 0]), n_points=8)],
-        n_collocation=16, resample=True, seed=seed,
+        mlp(6),
+        DOMAIN,
+        heat_pde,
+        conditions=[
+            kp.DirichletBC(0.0, n_points=8, sampler="lhs"),
+            kp.InitialCondition(lambda p: np.sin(np.pi * p[:, 0]), n_points=8),
+        ],
+        n_collocation=16,
+        resample=True,
+        seed=seed,
     )
     m.compile(optimizer=keras.optimizers.Adam(1e-2))
     rec = Recorder()
@@ -377,10 +629,17 @@ def test_same_seeds_repeat_the_run_exactly():
 
 def test_fit_lbfgs_from_non_finite_weights_warns_naming_the_term():
     m = kp.PINNModel(
-        mlp(), DOMAIN, lambda d: heat_pde(d) + ops.log(d.params["a"]),
-        conditions=[kp.DirichletBC(0.0, n_points=8)], parameters={"a": -1.0}, n_collocation=16, seed=0,
+        mlp(),
+        DOMAIN,
+        lambda d: heat_pde(d) + ops.log(d.params["a"]),
+        conditions=[kp.DirichletBC(0.0, n_points=8)],
+        parameters={"a": -1.0},
+        n_collocation=16,
+        seed=0,
     )
-    with pytest.warns(RuntimeWarning, match=r"fit_lbfgs: the loss at the starting weights is not finite: term 'pde' \(nan\)"):
+    with pytest.warns(
+        RuntimeWarning, match=r"fit_lbfgs: the loss at the starting weights is not finite: term 'pde' \(nan\)"
+    ):
         history = m.fit_lbfgs(epochs=1, steps_per_epoch=3, verbose=0)
     assert "not finite" in history.lbfgs["message"] and history.lbfgs["iterations"] == 0
 
@@ -391,9 +650,13 @@ def test_fit_lbfgs_from_non_finite_weights_warns_naming_the_term():
 def resampling_model():
     keras.utils.set_random_seed(3)
     m = kp.PINNModel(
-        mlp(6), DOMAIN, HeatResidual(0.1),
+        mlp(6),
+        DOMAIN,
+        HeatResidual(0.1),
         conditions=[kp.DirichletBC(0.0, n_points=8), kp.InitialCondition(0.0, n_points=8)],
-        n_collocation=16, resample=True, seed=5,
+        n_collocation=16,
+        resample=True,
+        seed=5,
     )
     m.compile(optimizer=keras.optimizers.Adam(1e-2))
     return m
@@ -421,7 +684,9 @@ def test_resumed_resampling_run_is_identical_to_an_uninterrupted_one(tmp_path):
 
 
 def test_points_added_by_rar_are_saved(tmp_path):
-    m = kp.PINNModel(mlp(6), DOMAIN, HeatResidual(0.1), conditions=[kp.DirichletBC(0.0, n_points=8)], n_collocation=32, seed=0)
+    m = kp.PINNModel(
+        mlp(6), DOMAIN, HeatResidual(0.1), conditions=[kp.DirichletBC(0.0, n_points=8)], n_collocation=32, seed=0
+    )
     m.compile(optimizer=keras.optimizers.Adam(1e-2))
     m.fit(epochs=2, verbose=0, callbacks=[kp.callbacks.RAR(n_candidates=200, n_add=24, seed=0)])
     assert m.point_sets()["pde"]["x"].shape == (80, 2)
@@ -429,5 +694,7 @@ def test_points_added_by_rar_are_saved(tmp_path):
     loaded = keras.models.load_model(tmp_path / "rar.keras")
     np.testing.assert_array_equal(loaded.point_sets()["pde"]["x"], m.point_sets()["pde"]["x"])
     np.testing.assert_allclose(
-        loaded.evaluate(verbose=0, return_dict=True)["pde_loss"], m.evaluate(verbose=0, return_dict=True)["pde_loss"], rtol=1e-6
+        loaded.evaluate(verbose=0, return_dict=True)["pde_loss"],
+        m.evaluate(verbose=0, return_dict=True)["pde_loss"],
+        rtol=1e-6,
     )

@@ -101,8 +101,11 @@ def test_seed_and_rng():
 
 def test_sampler():
     assert sampler("sobol") == "sobol"
-    with pytest.raises(ValueError, match=r"Unknown sampler: expected one of \('uniform', 'lhs', 'sobol', 'grid'\)\. "
-                       r"Received: method='halton'"):
+    with pytest.raises(
+        ValueError,
+        match=r"Unknown sampler: expected one of \('uniform', 'lhs', 'sobol', 'grid'\)\. "
+        r"Received: method='halton'",
+    ):
         sampler("halton", "method")
 
 
@@ -120,11 +123,17 @@ def test_vector_and_float_vector():
 def test_column_and_identifier():
     assert column("v", ("u", "v"), "output", "component") == 1
     assert column(-1, ("u", "v"), "output", "component") == 1
-    with pytest.raises(ValueError, match=r"`component` index out of range: the output has 2 column\(s\) \('u', 'v'\)\. "
-                       r"Received: component=2"):
+    with pytest.raises(
+        ValueError,
+        match=r"`component` index out of range: the output has 2 column\(s\) \('u', 'v'\)\. "
+        r"Received: component=2",
+    ):
         column(2, ("u", "v"), "output", "component")
-    with pytest.raises(ValueError, match=r"Unknown output 'w': expected one of \('u', 'v'\) or an integer index\. "
-                       r"Received: component='w'"):
+    with pytest.raises(
+        ValueError,
+        match=r"Unknown output 'w': expected one of \('u', 'v'\) or an integer index\. "
+        r"Received: component='w'",
+    ):
         column("w", ("u", "v"), "output", "component")
     assert identifier("bc_2", "name", "a log key") == "bc_2"
     with pytest.raises(ValueError, match=r"`name` must be a Python identifier \(a log key\)\. Received: name='my bc'"):

@@ -41,8 +41,7 @@ def _load():
     name = keras.backend.backend()
     if name not in _MODULES:
         raise ImportError(
-            f"keras-pinn supports the Keras backends 'jax', 'tensorflow' and "
-            f"'torch'. Received: KERAS_BACKEND={name!r}."
+            f"keras-pinn supports the Keras backends 'jax', 'tensorflow' and 'torch'. Received: KERAS_BACKEND={name!r}."
         )
     return importlib.import_module(f"keras_pinn.backend.{_MODULES[name]}")
 
@@ -63,6 +62,15 @@ fixed_point_dataset = _impl.fixed_point_dataset
 DEFAULT_JIT_COMPILE = _impl.DEFAULT_JIT_COMPILE
 
 __all__ = [
-    "BACKEND", "DEFAULT_JIT_COMPILE", "DERIVATIVE_MODE", "InputDerivatives", "MAX_STEPS_PER_EXECUTION",
-    "enable_float64", "enable_grad", "fixed_point_dataset", "native_activation", "note_point_mixing", "value_and_grad",
+    "BACKEND",
+    "DEFAULT_JIT_COMPILE",
+    "DERIVATIVE_MODE",
+    "InputDerivatives",
+    "MAX_STEPS_PER_EXECUTION",
+    "enable_float64",
+    "enable_grad",
+    "fixed_point_dataset",
+    "native_activation",
+    "note_point_mixing",
+    "value_and_grad",
 ]

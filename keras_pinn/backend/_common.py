@@ -83,7 +83,5 @@ class ReverseModeCache:
         grad = self._grad(parent)
         self.passes += 1
         for j in range(self._n_inputs):
-            self._cache.setdefault(
-                (component, _merge(parent_index, j)), grad[:, j : j + 1]
-            )
+            self._cache.setdefault((component, _merge(parent_index, j)), grad[:, j : j + 1])
         return self._cache[key]

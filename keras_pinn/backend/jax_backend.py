@@ -90,9 +90,7 @@ class InputDerivatives:
             self._tower(index[0] if index else 0, max(len(index), 2))
         if index not in self._cache:
             parent = self._function(index[:-1])
-            primal, tangent = jax.jvp(
-                parent, (self.x,), (self._tangent(index[-1]),)
-            )
+            primal, tangent = jax.jvp(parent, (self.x,), (self._tangent(index[-1]),))
             self.passes += 1
             self._cache.setdefault(index[:-1], primal)
             self._cache[index] = tangent

@@ -76,7 +76,9 @@ class InputDerivatives(ReverseModeCache):
                 columns = self._jvp_columns(tape, parent)
             else:
                 grad = tape.gradient(
-                    parent, self.x, output_gradients=tf.ones_like(parent),
+                    parent,
+                    self.x,
+                    output_gradients=tf.ones_like(parent),
                     unconnected_gradients=tf.UnconnectedGradients.ZERO,
                 )
                 columns = [grad[:, j : j + 1] for j in range(self._n_inputs)]
@@ -92,13 +94,12 @@ class InputDerivatives(ReverseModeCache):
         w = tf.zeros_like(parent)
         with tf.GradientTape(persistent=True) as w_tape:
             w_tape.watch(w)
-            vjp = tape.gradient(
-                parent, self.x, output_gradients=w, unconnected_gradients=tf.UnconnectedGradients.ZERO
-            )
+            vjp = tape.gradient(parent, self.x, output_gradients=w, unconnected_gradients=tf.UnconnectedGradients.ZERO)
             parts = [vjp[:, j] for j in range(self._n_inputs)]  # (J^T w) along e_j
         return [
-            w_tape.gradient(part, w, output_gradients=tf.ones_like(part),
-                            unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            w_tape.gradient(
+                part, w, output_gradients=tf.ones_like(part), unconnected_gradients=tf.UnconnectedGradients.ZERO
+            )
             for part in parts
         ]
 
@@ -117,9 +118,7 @@ def value_and_grad(fn, variables, others=(), jit_compile=False):
             value, aux = fn(*args)
         # The tf.Variables under Keras's variables: for an unconnected one,
         # tape.gradient builds zeros from its (TensorFlow) dtype.
-        grads = tape.gradient(
-            value, [v.value for v in variables], unconnected_gradients=tf.UnconnectedGradients.ZERO
-        )
+        grads = tape.gradient(value, [v.value for v in variables], unconnected_gradients=tf.UnconnectedGradients.ZERO)
         return value, aux, grads
 
     def call(values, other_values, *args):
@@ -155,9 +154,7 @@ def fixed_point_dataset(read, steps):
     import tensorflow as tf
 
     template = read()
-    specs = tf.nest.map_structure(
-        lambda t: tf.TensorSpec((None,) + tuple(t.shape[1:]), tf.as_dtype(t.dtype)), template
-    )
+    specs = tf.nest.map_structure(lambda t: tf.TensorSpec((None,) + tuple(t.shape[1:]), tf.as_dtype(t.dtype)), template)
     flat_specs = tf.nest.flatten(specs)
 
     def current():

@@ -42,9 +42,7 @@ class InputDerivatives(ReverseModeCache):
         with torch.enable_grad():
             if self.mixes_points:
                 return self._jvp_columns(target)
-            (grad,) = torch.autograd.grad(
-                target.sum(), self.x, create_graph=True, allow_unused=True
-            )
+            (grad,) = torch.autograd.grad(target.sum(), self.x, create_graph=True, allow_unused=True)
         if grad is None:
             grad = torch.zeros_like(self.x)
         return grad

@@ -86,7 +86,8 @@ class _Adaptive(keras.callbacks.Callback):
         terms = getattr(model, "terms", None)
         if terms is None or not hasattr(model, "set_points"):
             raise ValueError(
-                f"{type(self).__name__} works with a keras_pinn.PINNModel. Received: model of type {type(model).__name__}"
+                f"{type(self).__name__} works with a keras_pinn.PINNModel. "
+                f"Received: model of type {type(model).__name__}"
             )
         found = [t for t in terms if t.name == self.term]
         if not found or not isinstance(found[0], Residual):
@@ -190,9 +191,7 @@ class RAR(_Adaptive):
         super().__init__(every, n_candidates, term, sampler, seed, chunk_size)
         self.n_add = _positive_int(n_add, "n_add")
         if self.n_add > self.n_candidates:
-            raise ValueError(
-                f"`n_add` must be at most `n_candidates` ({self.n_candidates}). Received: n_add={n_add!r}"
-            )
+            raise ValueError(f"`n_add` must be at most `n_candidates` ({self.n_candidates}). Received: n_add={n_add!r}")
         self.max_points = None if max_points is None else _positive_int(max_points, "max_points")
         self.tolerance = None if tolerance is None else _validation.non_negative(tolerance, "tolerance")
         self.last_added = None

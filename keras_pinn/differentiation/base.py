@@ -63,19 +63,14 @@ def check_points(x: Any) -> Any:
     if not keras.backend.is_float_dtype(x.dtype):
         x = ops.cast(x, keras.config.floatx())
     if len(x.shape) != 2 or x.shape[-1] is None:
-        raise ValueError(
-            "`x` must have shape (N, d), one row per point. Received: "
-            f"x with shape {tuple(x.shape)}"
-        )
+        raise ValueError(f"`x` must have shape (N, d), one row per point. Received: x with shape {tuple(x.shape)}")
     return x
 
 
 def _names(names: Sequence[str] | None, count: int, default: tuple[str, ...], argument: str, what: str):
     names = tuple(default if names is None else names)
     if len(names) != count:
-        raise ValueError(
-            f"`{argument}` must name the {count} {what}. Received: {argument}={names!r}"
-        )
+        raise ValueError(f"`{argument}` must name the {count} {what}. Received: {argument}={names!r}")
     return names
 
 
@@ -141,9 +136,7 @@ class DerivativesBase:
                 of differentiation; none returns the output itself.
         """
         component = resolve_column(output, self.output_names, "output", "output")
-        index = tuple(
-            sorted(resolve_column(w, self.input_names, "input", "wrt") for w in wrt)
-        )
+        index = tuple(sorted(resolve_column(w, self.input_names, "input", "wrt") for w in wrt))
         value = self._partial(component, index)
         self.max_order = max(self.max_order, len(index))
         return value

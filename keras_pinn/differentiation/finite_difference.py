@@ -121,9 +121,7 @@ def infer_grid(points, grid_shape: Sequence[int] | None = None) -> tuple[tuple[i
     """
     pts = np.asarray(points, dtype="float64")
     if pts.ndim != 2 or pts.shape[0] == 0 or pts.shape[1] == 0:
-        raise ValueError(
-            f"`points` must have shape (N, d), one row per point. Received: shape {np.shape(points)}"
-        )
+        raise ValueError(f"`points` must have shape (N, d), one row per point. Received: shape {np.shape(points)}")
     if not np.all(np.isfinite(pts)):
         raise ValueError("`points` holds non-finite values (NaN or inf).")
     n, d = pts.shape
@@ -235,16 +233,10 @@ def _derivative_1d(f, axis: int, n: int, order: int, h: float):
     rows = []
     for weights in left:
         rows.append(_combine((scale * w, _slice(f, axis, j, j + 1)) for j, w in enumerate(weights)))
-    rows.append(
-        _combine(
-            (scale * w, _slice(f, axis, r + s, n - r + s)) for s, w in zip(range(-r, r + 1), central)
-        )
-    )
+    rows.append(_combine((scale * w, _slice(f, axis, r + s, n - r + s)) for s, w in zip(range(-r, r + 1), central)))
     for weights in right:
         base = n - width
-        rows.append(
-            _combine((scale * w, _slice(f, axis, base + j, base + j + 1)) for j, w in enumerate(weights))
-        )
+        rows.append(_combine((scale * w, _slice(f, axis, base + j, base + j + 1)) for j, w in enumerate(weights)))
     return rows[0] if len(rows) == 1 else ops.concatenate(rows, axis=axis)
 
 
@@ -332,8 +324,7 @@ class GridDerivatives(DerivativesBase):
         n = math.prod(shape)
         if x.shape[0] is not None and x.shape[0] != n:
             raise ValueError(
-                f"`x` must hold the {n} points of the grid of shape {shape}. Received: "
-                f"x with shape {tuple(x.shape)}"
+                f"`x` must hold the {n} points of the grid of shape {shape}. Received: x with shape {tuple(x.shape)}"
             )
         outputs = fn(x)
         self._x = x

@@ -49,9 +49,22 @@ from keras import ops
 from keras_pinn import backend as _backend
 
 __all__ = [
-    "MAX_ORDER", "SUPPORTED", "activation_primal", "activation_push", "activation_supported", "add_push",
-    "compose", "linear_push", "primal", "product_push", "push", "register_activation_rule", "register_rule",
-    "sin_cos_push", "supports", "unit_series",
+    "MAX_ORDER",
+    "SUPPORTED",
+    "activation_primal",
+    "activation_push",
+    "activation_supported",
+    "add_push",
+    "compose",
+    "linear_push",
+    "primal",
+    "product_push",
+    "push",
+    "register_activation_rule",
+    "register_rule",
+    "sin_cos_push",
+    "supports",
+    "unit_series",
 ]
 
 #: Highest derivative order pushed forward along one coordinate.
@@ -190,9 +203,7 @@ def _compose(derivs, zs):
         out.append(add(mul(s1, z3), mul(3.0, derivs[1], z1, z2), mul(derivs[2], z1sq, z1)))
     if order >= 4:
         inner = add(mul(4.0, z1, z3), mul(3.0, z2, z2))
-        out.append(add(
-            mul(s1, z4), mul(derivs[1], inner), mul(6.0, derivs[2], z1sq, z2), mul(derivs[3], z1sq, z1sq)
-        ))
+        out.append(add(mul(s1, z4), mul(derivs[1], inner), mul(6.0, derivs[2], z1sq, z2), mul(derivs[3], z1sq, z1sq)))
     return out
 
 

@@ -162,9 +162,7 @@ class Geometry(Box):
     def _points64(self, points, argument="points"):
         arr = np.asarray(points, dtype="float64")
         if arr.ndim != 2 or arr.shape[1] != self.dim:
-            raise ValueError(
-                f"`{argument}` must have shape (n, {self.dim}). Received: shape {arr.shape}"
-            )
+            raise ValueError(f"`{argument}` must have shape (n, {self.dim}). Received: shape {arr.shape}")
         return arr
 
     @property
@@ -232,7 +230,9 @@ class Geometry(Box):
         if callable(face):
             return face
         if face not in self.faces:
-            raise ValueError(f"Unknown boundary part: expected one of {self.faces} or a callable. Received: face={face!r}")
+            raise ValueError(
+                f"Unknown boundary part: expected one of {self.faces} or a callable. Received: face={face!r}"
+            )
         return face
 
     def _selection_mask(self, points, labels, faces):
@@ -505,9 +505,7 @@ def as_geometry(domain) -> Geometry:
 
         cls = Rectangle if domain.dim == 2 else Cuboid
         return cls(np.asarray(domain.lower).tolist(), np.asarray(domain.upper).tolist(), names=domain.names)
-    raise ValueError(
-        f"Expected a keras_pinn geometry, or a 2-D or 3-D Box. Received: {domain!r}"
-    )
+    raise ValueError(f"Expected a keras_pinn geometry, or a 2-D or 3-D Box. Received: {domain!r}")
 
 
 class Primitive(Geometry):

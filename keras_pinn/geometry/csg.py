@@ -43,9 +43,7 @@ class _Combination(Geometry):
         self.a, self.b = a, b
         lower, upper = self._bounds(a, b)
         if np.any(lower >= upper):
-            raise ValueError(
-                f"{type(self).__name__} of {a!r} and {b!r} is empty (its bounding boxes do not overlap)."
-            )
+            raise ValueError(f"{type(self).__name__} of {a!r} and {b!r} is empty (its bounding boxes do not overlap).")
         super().__init__(lower, upper, names=a.names)
         self.min_acceptance = min(a.min_acceptance, b.min_acceptance)
 

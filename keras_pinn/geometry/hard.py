@@ -64,7 +64,9 @@ class HardDirichlet:
             try:
                 space = as_geometry(geometry)
             except ValueError as error:
-                raise ValueError(f"`geometry` must be a keras_pinn geometry. Received: geometry={geometry!r}") from error
+                raise ValueError(
+                    f"`geometry` must be a keras_pinn geometry. Received: geometry={geometry!r}"
+                ) from error
         self.geometry = geometry
         self._space = space
         if isinstance(value, dict):

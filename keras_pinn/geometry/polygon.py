@@ -54,7 +54,9 @@ class Polygon(Primitive):
         try:
             v = np.asarray(vertices, dtype="float64")
         except (TypeError, ValueError) as error:
-            raise ValueError(f"`vertices` must be a (k, 2) array of numbers. Received: vertices={vertices!r}") from error
+            raise ValueError(
+                f"`vertices` must be a (k, 2) array of numbers. Received: vertices={vertices!r}"
+            ) from error
         if v.ndim != 2 or v.shape[1] != 2 or v.shape[0] < 3 or not np.all(np.isfinite(v)):
             raise ValueError(
                 f"`vertices` must be k >= 3 finite points of shape (k, 2). Received: vertices with shape {v.shape}"
@@ -64,7 +66,8 @@ class Polygon(Primitive):
         lengths = np.linalg.norm(nxt - v, axis=1)
         if np.any(lengths == 0):
             raise ValueError(
-                f"`vertices` repeats a point (edge {int(np.argmin(lengths))} has length 0). Received: vertices={v.tolist()}"
+                f"`vertices` repeats a point (edge {int(np.argmin(lengths))} "
+                f"has length 0). Received: vertices={v.tolist()}"
             )
         k = v.shape[0]
         for i in range(k):

@@ -147,7 +147,8 @@ class _AxisBox(Primitive):
         hi = _validation.vector(upper, self._dim, "upper")
         if np.any(lo >= hi):
             raise ValueError(
-                f"Each lower bound must be strictly below its upper bound. Received: lower={lo.tolist()}, upper={hi.tolist()}"
+                "Each lower bound must be strictly below its upper bound. "
+                f"Received: lower={lo.tolist()}, upper={hi.tolist()}"
             )
         self._init_geometry(lo, hi, names, type(self).__name__.lower() if name is None else name)
         self._part_suffixes = tuple(f"{n}_{side}" for n in self.names for side in ("min", "max"))
@@ -237,7 +238,8 @@ class RoundedRectangle(Primitive):
         hi = _validation.vector(upper, 2, "upper")
         if np.any(lo >= hi):
             raise ValueError(
-                f"Each lower bound must be strictly below its upper bound. Received: lower={lo.tolist()}, upper={hi.tolist()}"
+                "Each lower bound must be strictly below its upper bound. "
+                f"Received: lower={lo.tolist()}, upper={hi.tolist()}"
             )
         self.radius = _validation.positive(radius, "radius")
         if self.radius > np.min(hi - lo) / 2:
@@ -284,8 +286,12 @@ class RoundedRectangle(Primitive):
         k, s = piecewise_index(u[:, 0] * lengths.sum(), lengths)
         points = np.empty((u.shape[0], 2))
         normals = np.empty((u.shape[0], 2))
-        sides = {0: ((-hx, -hy - r), (1, 0), (0, -1)), 2: ((hx + r, -hy), (0, 1), (1, 0)),
-                 4: ((hx, hy + r), (-1, 0), (0, 1)), 6: ((-hx - r, hy), (0, -1), (-1, 0))}
+        sides = {
+            0: ((-hx, -hy - r), (1, 0), (0, -1)),
+            2: ((hx + r, -hy), (0, 1), (1, 0)),
+            4: ((hx, hy + r), (-1, 0), (0, 1)),
+            6: ((-hx - r, hy), (0, -1), (-1, 0)),
+        }
         for piece, (start, direction, normal) in sides.items():
             rows = k == piece
             points[rows] = center + np.asarray(start) + s[rows, None] * np.asarray(direction, dtype=float)
@@ -300,4 +306,9 @@ class RoundedRectangle(Primitive):
         return points, normals, np.zeros(len(u), dtype=int)
 
     def get_config(self):
-        return {"lower": self.lower.tolist(), "upper": self.upper.tolist(), "radius": self.radius, **self._common_config()}
+        return {
+            "lower": self.lower.tolist(),
+            "upper": self.upper.tolist(),
+            "radius": self.radius,
+            **self._common_config(),
+        }

@@ -61,8 +61,7 @@ class DomainScaler(keras.layers.Layer):
         if hasattr(lower, "lower") and hasattr(lower, "upper"):
             if upper is not None:
                 raise ValueError(
-                    "Pass either a domain or `lower` and `upper`, not both. "
-                    f"Received: lower={lower!r}, upper={upper!r}"
+                    f"Pass either a domain or `lower` and `upper`, not both. Received: lower={lower!r}, upper={upper!r}"
                 )
             domain = lower  # one name: mypy narrows a tuple assignment item by item
             lower, upper = domain.lower, domain.upper

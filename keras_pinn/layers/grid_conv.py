@@ -153,11 +153,7 @@ class GridConv(keras.layers.Layer):
             layers = keras.saving.deserialize_keras_object(layers)
         if isinstance(layers, keras.Layer):
             stack = layers
-        elif (
-            isinstance(layers, (list, tuple))
-            and layers
-            and all(isinstance(layer, keras.Layer) for layer in layers)
-        ):
+        elif isinstance(layers, (list, tuple)) and layers and all(isinstance(layer, keras.Layer) for layer in layers):
             stack = keras.Sequential(list(layers))
         else:
             raise ValueError(
@@ -167,8 +163,7 @@ class GridConv(keras.layers.Layer):
         shape = check_grid_shape(grid_shape, minimum=1)
         if len(shape) > 3:
             raise ValueError(
-                "`grid_shape` must have 1 to 3 entries (Conv1D to Conv3D grids). "
-                f"Received: grid_shape={grid_shape!r}"
+                f"`grid_shape` must have 1 to 3 entries (Conv1D to Conv3D grids). Received: grid_shape={grid_shape!r}"
             )
         self.stack = stack
         self.grid_shape = shape
@@ -185,8 +180,7 @@ class GridConv(keras.layers.Layer):
         input_shape = tuple(input_shape)
         if len(input_shape) != 2 or input_shape[-1] is None:
             raise ValueError(
-                "GridConv expects (N, d) points, one row per grid point. Received: "
-                f"input_shape={input_shape}"
+                f"GridConv expects (N, d) points, one row per grid point. Received: input_shape={input_shape}"
             )
         if input_shape[0] is not None and input_shape[0] != self.num_points:
             raise ValueError(
@@ -276,9 +270,7 @@ class GridConv(keras.layers.Layer):
         """
         shape = check_grid_shape(grid_shape, minimum=1)
         if len(shape) > 3:
-            raise ValueError(
-                f"`grid_shape` must have 1 to 3 entries. Received: grid_shape={grid_shape!r}"
-            )
+            raise ValueError(f"`grid_shape` must have 1 to 3 entries. Received: grid_shape={grid_shape!r}")
         for name, value, minimum in (
             ("in_dim", in_dim, 1),
             ("out_dim", out_dim, 1),
@@ -287,14 +279,9 @@ class GridConv(keras.layers.Layer):
             ("kernel_size", kernel_size, 1),
         ):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-                raise ValueError(
-                    f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}"
-                )
+                raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
         conv = getattr(keras.layers, _CONV[len(shape)])
-        stack = [
-            conv(int(filters), int(kernel_size), padding="same", activation=activation)
-            for _ in range(int(depth))
-        ]
+        stack = [conv(int(filters), int(kernel_size), padding="same", activation=activation) for _ in range(int(depth))]
         stack.append(conv(int(out_dim), 1, padding="same"))
         layer = cls(stack, shape, **kwargs)
         layer.build((math.prod(shape), int(in_dim)))

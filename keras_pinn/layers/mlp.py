@@ -101,7 +101,8 @@ class MLP(keras.layers.Layer):
                 sizes = None
         if sizes is None or not all(_is_positive_int(w) for w in sizes):
             raise ValueError(
-                f"`widths` must be a sequence of positive integers (the hidden layer sizes). Received: widths={widths!r}"
+                "`widths` must be a sequence of positive integers (the "
+                f"hidden layer sizes). Received: widths={widths!r}"
             )
         if not _is_positive_int(outputs):
             raise ValueError(f"`outputs` must be a positive integer. Received: outputs={outputs!r}")

@@ -91,8 +91,7 @@ class LearnableNormalization(keras.layers.Layer):
             or regularization < 0
         ):
             raise ValueError(
-                "`regularization` must be a finite number >= 0. "
-                f"Received: regularization={regularization!r}"
+                f"`regularization` must be a finite number >= 0. Received: regularization={regularization!r}"
             )
         self.regularization: float = float(regularization)
         self.kernel_initializer: keras.initializers.Initializer = keras.initializers.get(kernel_initializer)
@@ -146,9 +145,7 @@ class LearnableNormalization(keras.layers.Layer):
         config.update(
             {
                 "regularization": self.regularization,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             }
         )
         return config

@@ -85,7 +85,9 @@ class PeriodicEmbedding(keras.layers.Layer):
         try:
             periods = tuple(periods)
         except TypeError as error:
-            raise ValueError(f"`periods` must be a number or one number per axis. Received: periods={periods!r}") from error
+            raise ValueError(
+                f"`periods` must be a number or one number per axis. Received: periods={periods!r}"
+            ) from error
         if len(periods) != len(self.axes):
             raise ValueError(
                 f"`periods` must give one period per axis ({len(self.axes)}). Received: periods={periods!r}"
@@ -98,7 +100,9 @@ class PeriodicEmbedding(keras.layers.Layer):
         axes = []
         for a in self.axes:
             if not -d <= a < d:
-                raise ValueError(f"`axes` holds a column out of range for {d} input columns. Received: axes={self.axes}")
+                raise ValueError(
+                    f"`axes` holds a column out of range for {d} input columns. Received: axes={self.axes}"
+                )
             axes.append(a % d)
         if len(set(axes)) != len(axes):
             raise ValueError(f"`axes` names a column twice. Received: axes={self.axes}")

@@ -63,7 +63,11 @@ class PirateBlock(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(bias_initializer)
 
     def build(self, input_shape):
-        shapes = list(input_shape) if isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple)) else None
+        shapes = (
+            list(input_shape)
+            if isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple))
+            else None
+        )
         if shapes is None or len(shapes) != 3 or len({s[-1] for s in shapes}) != 1 or shapes[0][-1] is None:
             raise ValueError(
                 "PirateBlock is called on [x, u, v], three (N, width) tensors of one width. "

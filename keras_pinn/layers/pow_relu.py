@@ -46,13 +46,9 @@ __all__ = [
 
 def _validate_power(power: Any, name: str = "power") -> float | int:
     if isinstance(power, bool) or not isinstance(power, numbers.Real):
-        raise ValueError(
-            f"`{name}` must be a real number >= 1. Received: {name}={power!r}"
-        )
+        raise ValueError(f"`{name}` must be a real number >= 1. Received: {name}={power!r}")
     if not math.isfinite(float(power)):
-        raise ValueError(
-            f"`{name}` must be finite and >= 1. Received: {name}={power!r}"
-        )
+        raise ValueError(f"`{name}` must be finite and >= 1. Received: {name}={power!r}")
     if power < 1:
         raise ValueError(f"`{name}` must be >= 1. Received: {name}={power!r}")
     # Plain Python number, so that get_config stays JSON-serialisable.
@@ -271,19 +267,10 @@ class ParallelPowerBlock(keras.layers.Layer):
             ("max_power", max_power),
             ("n_layers", n_layers),
         ):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Integral)
-                or value < 1
-            ):
-                raise ValueError(
-                    f"`{arg}` must be an integer >= 1. Received: {arg}={value!r}"
-                )
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"`{arg}` must be an integer >= 1. Received: {arg}={value!r}")
         if combine not in _COMBINE_MODES:
-            raise ValueError(
-                f"`combine` must be one of {_COMBINE_MODES}. "
-                f"Received: combine={combine!r}"
-            )
+            raise ValueError(f"`combine` must be one of {_COMBINE_MODES}. Received: combine={combine!r}")
         self.units = int(units)
         self.max_power = int(max_power)
         self.n_layers = int(n_layers)
@@ -297,12 +284,8 @@ class ParallelPowerBlock(keras.layers.Layer):
                 keras.layers.Dense(
                     self.units,
                     use_bias=self.use_bias,
-                    kernel_initializer=keras.initializers.get(
-                        keras.initializers.serialize(self.kernel_initializer)
-                    ),
-                    bias_initializer=keras.initializers.get(
-                        keras.initializers.serialize(self.bias_initializer)
-                    ),
+                    kernel_initializer=keras.initializers.get(keras.initializers.serialize(self.kernel_initializer)),
+                    bias_initializer=keras.initializers.get(keras.initializers.serialize(self.bias_initializer)),
                     dtype=self.dtype_policy,
                     name=f"power{k}_dense{j}",
                 )
@@ -323,9 +306,7 @@ class ParallelPowerBlock(keras.layers.Layer):
             for dense in branch:
                 dense.build(shape)
                 shape = dense.compute_output_shape(shape)
-        self.input_spec = keras.InputSpec(
-            min_ndim=2, axes={-1: input_shape[-1]}
-        )
+        self.input_spec = keras.InputSpec(min_ndim=2, axes={-1: input_shape[-1]})
         self.built = True
 
     def call(self, inputs: Any) -> Any:
@@ -396,9 +377,7 @@ class ParallelPowerBlock(keras.layers.Layer):
         return self
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        width = self.units * self.max_power if self.combine == "concat" else (
-            self.units
-        )
+        width = self.units * self.max_power if self.combine == "concat" else (self.units)
         return tuple(input_shape)[:-1] + (width,)
 
     def get_config(self) -> dict:
@@ -410,12 +389,8 @@ class ParallelPowerBlock(keras.layers.Layer):
                 "n_layers": self.n_layers,
                 "combine": self.combine,
                 "use_bias": self.use_bias,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(
-                    self.bias_initializer
-                ),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             }
         )
         return config

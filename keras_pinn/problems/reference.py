@@ -635,8 +635,9 @@ def front_positions(profiles: np.ndarray, x: np.ndarray, level: float) -> np.nda
     return found
 
 
-def buckley_leverett_metrics(predict, m: float = 2.0, times=(0.25, 0.5, 0.75), length: float = 1.5,
-                             n_x: int = 1501, band: float = 0.05) -> dict:
+def buckley_leverett_metrics(
+    predict, m: float = 2.0, times=(0.25, 0.5, 0.75), length: float = 1.5, n_x: int = 1501, band: float = 0.05
+) -> dict:
     """Error measures that fit a moving shock, for a prediction ``predict(points) -> (n, 1)``.
 
     On ``n_x`` points of ``[0, length]`` at each time in ``times``:

@@ -39,7 +39,9 @@ def test_check_points():
     x = check_points(np.array([[1, 2], [3, 4]]))
     assert kp.differentiation.base.keras.backend.is_float_dtype(x.dtype)
     np.testing.assert_array_equal(kp.differentiation.base.ops.convert_to_numpy(x), [[1.0, 2.0], [3.0, 4.0]])
-    with pytest.raises(ValueError, match=r"^`x` must have shape \(N, d\), one row per point. Received: x with shape \(3,\)$"):
+    with pytest.raises(
+        ValueError, match=r"^`x` must have shape \(N, d\), one row per point. Received: x with shape \(3,\)$"
+    ):
         check_points(np.zeros(3))
 
 

@@ -57,7 +57,9 @@ def test_partials_match_analytic(label, fn):
         assert value.shape == (7, 1), (out, wrt, value.shape)
         expected = EXPECTED[(out, wrt)]
         scale = max(1.0, np.abs(expected).max())
-        np.testing.assert_allclose(value, expected, atol=2e-5 * scale, rtol=1e-4, err_msg=f"{label} {out}_{''.join(wrt)}")
+        np.testing.assert_allclose(
+            value, expected, atol=2e-5 * scale, rtol=1e-4, err_msg=f"{label} {out}_{''.join(wrt)}"
+        )
 
 
 def test_laplacian_gradient_and_coord():
@@ -67,7 +69,9 @@ def test_laplacian_gradient_and_coord():
     pts = RNG.uniform(-1, 1, size=(5, 3)).astype("float32")
     d = kp.derivatives(f, pts, input_names=("x", "y", "z"))
     np.testing.assert_allclose(ops.convert_to_numpy(d.laplacian()), 6 * pts.sum(1, keepdims=True), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(ops.convert_to_numpy(d.laplacian("u", ("x", "y"))), 6 * pts[:, :2].sum(1, keepdims=True), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(d.laplacian("u", ("x", "y"))), 6 * pts[:, :2].sum(1, keepdims=True), rtol=1e-5, atol=1e-5
+    )
     np.testing.assert_allclose(ops.convert_to_numpy(d.gradient()), 3 * pts**2, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(ops.convert_to_numpy(d.coord("y")), pts[:, 1:2])
     np.testing.assert_allclose(ops.convert_to_numpy(d(0, 2)), 3 * pts[:, 2:3] ** 2, rtol=1e-5)

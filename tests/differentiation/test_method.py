@@ -25,8 +25,14 @@ def _initial(points):
 def _model(network, method, **kwargs):
     domain = kp.SpaceTime(kp.Interval(-1.0, 1.0, "x"), 0.0, 1.0)
     return kp.PINNModel(
-        network, domain, BurgersResidual(0.01), conditions=[kp.InitialCondition(_initial, n_points=4)],
-        n_collocation=8, seed=0, derivative_method=method, **kwargs,
+        network,
+        domain,
+        BurgersResidual(0.01),
+        conditions=[kp.InitialCondition(_initial, n_points=4)],
+        n_collocation=8,
+        seed=0,
+        derivative_method=method,
+        **kwargs,
     )
 
 
@@ -65,8 +71,9 @@ def test_taylor_refused_alike_for_an_uncovered_network():
     with pytest.raises(ValueError, match=r"^derivative_method='taylor' needs a network .*Received: network=") as model:
         _model(relu, "taylor")
     # the same sentence after the argument's name, up to the received value
-    assert str(direct.value).split("needs")[1].split("Received")[0] == (
-        str(model.value).split("needs")[1].split("Received")[0]
+    assert (
+        str(direct.value).split("needs")[1].split("Received")[0]
+        == (str(model.value).split("needs")[1].split("Received")[0])
     )
     assert str(model.value).endswith(f"Received: network={relu.name!r}")
 

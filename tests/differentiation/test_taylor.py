@@ -31,8 +31,13 @@ def _networks(activation):
             [keras.Input((2,)), kp.layers.DomainScaler(box), kp.layers.MLP([7], 2, activation)]
         ),
         "Sequential(Dense, Activation, Dense)": keras.Sequential(
-            [keras.Input((2,)), keras.layers.Dense(6, activation), keras.layers.Dense(5),
-             keras.layers.Activation(activation or "linear"), keras.layers.Dense(2)]
+            [
+                keras.Input((2,)),
+                keras.layers.Dense(6, activation),
+                keras.layers.Dense(5),
+                keras.layers.Activation(activation or "linear"),
+                keras.layers.Dense(2),
+            ]
         ),
     }
     inputs = keras.Input((2,))
@@ -83,8 +88,14 @@ def test_tanh_orders_against_analytic():
     -2 u (1 - u^2), ...) written out independently of keras_pinn.differentiation.taylor."""
     net = kp.layers.MLP([1], 1, "tanh", layout="pf")
     net.build((None, 2))
-    net.set_weights([np.array([[1.0], [0.0]], "float32"), np.zeros(1, "float32"),
-                     np.array([[1.0]], "float32"), np.zeros(1, "float32")])
+    net.set_weights(
+        [
+            np.array([[1.0], [0.0]], "float32"),
+            np.zeros(1, "float32"),
+            np.array([[1.0]], "float32"),
+            np.zeros(1, "float32"),
+        ]
+    )
     d = kp.derivatives(net, ops.convert_to_tensor(X), method="taylor")
     t = np.tanh(X[:, :1].astype("float64"))
     sech2 = 1.0 / np.cosh(X[:, :1].astype("float64")) ** 2
@@ -120,7 +131,9 @@ def test_weight_gradient_matches_autodiff():
     net(x)
 
     def loss(method):
-        return lambda: ops.mean(ops.square(_burgers_like(kp.derivatives(net, x, input_names=("x", "t"), method=method))))
+        return lambda: ops.mean(
+            ops.square(_burgers_like(kp.derivatives(net, x, input_names=("x", "t"), method=method)))
+        )
 
     for variable in (net.kernels[0], net.biases[1], net.kernels[2]):
         want = grad_wrt_variable(loss("autodiff"), variable)
@@ -196,10 +209,13 @@ def _initial(points):
 def _burgers_model(network, **kwargs):
     domain = kp.SpaceTime(kp.Interval(-1.0, 1.0, "x"), 0.0, 1.0)
     return kp.PINNModel(
-        network, domain, BurgersResidual(0.01),
-        conditions=[kp.InitialCondition(_initial, n_points=8),
-                    kp.DirichletBC(0.0, n_points=8)],
-        n_collocation=32, seed=0, **kwargs,
+        network,
+        domain,
+        BurgersResidual(0.01),
+        conditions=[kp.InitialCondition(_initial, n_points=8), kp.DirichletBC(0.0, n_points=8)],
+        n_collocation=32,
+        seed=0,
+        **kwargs,
     )
 
 
@@ -323,7 +339,9 @@ def test_registered_layer_rule_is_used():
 
 
 def test_register_rule_refuses_bad_arguments():
-    with pytest.raises(ValueError, match=r"`layer_class` must be a keras.layers.Layer subclass. Received: layer_class=3"):
+    with pytest.raises(
+        ValueError, match=r"`layer_class` must be a keras.layers.Layer subclass. Received: layer_class=3"
+    ):
         taylor.register_rule(3, lambda layer, x: x, lambda layer, state, series: series)
     with pytest.raises(ValueError, match=r"`push_fn` must be callable. Received: push_fn=None"):
         taylor.register_rule(_Unregistered, lambda layer, x: x, None)
