@@ -196,7 +196,7 @@ def quantizer(num_codes, code_dim, normalize, n):
 def test_vq_straight_through_passes_gradients_unchanged(config, normalize, seed):
     """d out_i / d z_j is the identity, whatever the codebook, the projection,
     the embedding and so the selected codes (same approach as
-    tests/test_layers_article.py: the input derivative of
+    tests/layers/test_layers_article.py: the input derivative of
     ``quantize_embedding`` w.r.t. the projected embedding)."""
     num_codes, code_dim, n = config
     rng = np.random.default_rng(seed)
