@@ -206,6 +206,7 @@ def run_one(spec: RunSpec, budget: Budget, arrays_dir: Path | None = None, bar=N
             keras.utils.set_random_seed(spec.seed)
             problem = make_problem(spec.problem, spec.problem_options)
             network = build_network(spec.variant, problem.domain, problem.order, budget)
+            extra_callbacks = network.setup(problem) if network.setup is not None else []
             model = _pinn_model(problem, network, variant, budget, spec.seed)
             epochs, per_epoch = _schedule(budget, budget.steps)
             steps = epochs * per_epoch
@@ -217,7 +218,7 @@ def run_one(spec: RunSpec, budget: Budget, arrays_dir: Path | None = None, bar=N
                            trace_every=max(1, epochs // 5))
             fit_start = time.perf_counter()
             history = model.fit(epochs=epochs, steps_per_epoch=per_epoch, verbose=0,
-                                callbacks=[timer, keras.callbacks.TerminateOnNaN()])
+                                callbacks=[*extra_callbacks, timer, keras.callbacks.TerminateOnNaN()])
             fit_time = time.perf_counter() - fit_start - timer.eval_total
             record.update(_timings(timer.stamps, timer.fit_start, fit_time, per_epoch))
             record["error_trace"] = timer.error_trace
