@@ -300,5 +300,5 @@ def test_new_variants_build_and_stay_out_of_the_quick_study():
     last = build_network("parallel_pow_relu_last", domain, 2, budget)
     assert last.info["max_power"] == 3
     quick = {r.variant for r in plan_runs(make_options())}
-    for name in ("rh_vq", "rh_vq_mass", "rh_vq_welge", "vq_soft_anneal", "parallel_pow_relu_last"):
+    for name in ("rh_vq", "rh_vq_mass", "rh_vq_corner", "rh_vq_welge", "vq_soft_anneal", "parallel_pow_relu_last"):
         assert name in QUICK_SKIPS and name not in quick

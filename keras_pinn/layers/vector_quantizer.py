@@ -179,6 +179,22 @@ class VectorQuantizer(keras.layers.Layer):
         failed" (2023), section "Vector Quantisation".
     """
 
+    num_codes: int
+    code_dim: int
+    commitment_weight: float
+    codebook_weight: float
+    dead_code_threshold: float | None
+    epsilon: float
+    return_indices: bool
+    concat_input: bool
+    normalize: bool
+    kernel_initializer: Any
+    codebook_initializer: Any
+    projection: Any
+    codebook: Any
+    temperature: Any
+    initial_temperature: float | None
+
     def __init__(
         self,
         num_codes: int,
@@ -351,7 +367,7 @@ class VectorQuantizer(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape: tuple) -> Any:
         input_shape = tuple(input_shape)
-        width = self.code_dim
+        width: int | None = self.code_dim
         if self.concat_input:
             width = None if input_shape[-1] is None else (
                 input_shape[-1] + self.code_dim
@@ -639,6 +655,28 @@ class RankineHugoniotQuantizer(keras.layers.Layer):
     Output shape:
         ``(N, 1)``.
     """
+
+    units: int
+    depth: int
+    lower: list[float]
+    upper: list[float]
+    flux: str
+    m: float
+    n_boundary: int
+    n_entropy: int
+    rh_weight: float
+    entropy_weight: float
+    initial_speed: tuple[float, float]
+    code_noise: float
+    seed: int | None
+    conservation_weight: float
+    n_times: int
+    n_quadrature: int
+    code_step: float
+    boundary_width: float
+    hidden: list[Any]
+    head: Any
+    codebook: Any
 
     def __init__(
         self,

@@ -338,5 +338,5 @@ class _HeatUnitsInitial:
         return cls(**config)
 
 
-PROBLEMS = {"burgers": burgers, "helmholtz": helmholtz, "heat": heat, "heat_units": heat_units,
+PROBLEMS: dict[str, Callable[..., Problem]] = {"burgers": burgers, "helmholtz": helmholtz, "heat": heat, "heat_units": heat_units,
             "buckley_leverett": buckley_leverett}

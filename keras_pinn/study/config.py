@@ -258,6 +258,11 @@ VARIANTS: dict[str, Variant] = {
             "plain flux, no diffusion", "rh_vq_mass",
         ),
         Variant(
+            "rh_vq_corner", "RH-coupled quantiser, boundary from the corner",
+            "rh_vq with the initial boundary exactly through (x, t) = (0, 0) (no code noise; random speed)",
+            "rh_vq_corner",
+        ),
+        Variant(
             "rh_vq_welge", "RH-coupled two-code quantiser, Welge hull flux",
             "the RH-coupled quantiser trained with Welge's convex-hull flux", "rh_vq",
             problem_options=(("flux", "welge"),),
@@ -279,7 +284,7 @@ VARIANTS: dict[str, Variant] = {
 
 
 QUICK_SKIPS = ("residual_mlp", "pow_relu", "layer_norm", "learnable_norm", "rh_vq", "rh_vq_mass",
-               "rh_vq_welge", "vq_soft_anneal", "parallel_pow_relu_last")
+               "rh_vq_corner", "rh_vq_welge", "vq_soft_anneal", "parallel_pow_relu_last")
 """Variants left out of the quick budget (which must finish within 5 minutes
 on a 2-core CPU): those of comparisons without a claim of the article, and
 the normalisation variants without DomainScaler (slow, without a Taylor
@@ -375,7 +380,7 @@ IDEAS: dict[str, Idea] = {
         Idea(
             "vector_quantization", 4, "Vector quantisation on Buckley-Leverett (M = 2)",
             ("mlp_welge", "vq_welge", "mlp", "vq", "mlp_diffusion", "rh_vq", "rh_vq_mass",
-             "rh_vq_welge", "vq_soft_anneal"),
+             "rh_vq_corner", "rh_vq_welge", "vq_soft_anneal"),
             (
                 Comparison("vq_welge", "mlp_welge", "not better",
                            "the quantised network splits the domain, but not at the shock: no improvement"),
@@ -387,6 +392,8 @@ IDEAS: dict[str, Idea] = {
                 Comparison("rh_vq", "vq", None),
                 Comparison("rh_vq_mass", "mlp_welge", None),
                 Comparison("rh_vq_mass", "rh_vq", None),
+                Comparison("rh_vq_corner", "mlp_welge", None),
+                Comparison("rh_vq_corner", "rh_vq", None),
                 Comparison("rh_vq_welge", "mlp_welge", None),
                 Comparison("vq_soft_anneal", "mlp_welge", None),
                 Comparison("vq_soft_anneal", "vq", None),
@@ -621,6 +628,7 @@ def parse_seeds(value: str | int | Iterable[int] | None, default_count: int) -> 
         return tuple(range(default_count))
     if isinstance(value, bool):
         raise ValueError(f"`seeds` must be a count or a list of seeds. Received: seeds={value!r}")
+    items: list
     if isinstance(value, int):
         items, is_count = [value], True
     elif isinstance(value, str):

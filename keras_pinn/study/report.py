@@ -219,7 +219,7 @@ def baseline_status(entry: dict | None, problem: str, budget: str) -> dict:
         return {"metric": "relative_l2", "threshold": None, "value": None, "met": None}
     values = _values(entry, target.metric) if entry else []
     value = stats.geometric_mean(values) if values else None
-    complete = bool(entry) and entry["n_ok"] == entry["n_runs"] and entry["n_runs"] > 0
+    complete = entry is not None and entry["n_ok"] == entry["n_runs"] and entry["n_runs"] > 0
     met = value is not None and complete and value <= target.threshold
     return {"metric": target.metric, "threshold": target.threshold, "value": value, "met": bool(met)}
 
@@ -304,7 +304,7 @@ def verdicts(options: StudyOptions, summary: list[dict], backends: Sequence[str]
     reference misses its problem's target (:data:`config.TARGETS`).
     """
     budget = options.budget.name
-    found = []
+    found: list[dict] = []
     cells = []  # every (problem result) with a p-value, for Holm
     for idea_key in options.ideas:
         idea = IDEAS[idea_key]
@@ -452,8 +452,8 @@ def _figure_solutions(out: Path, fig_dir: Path, backend: str, idea: str, problem
 def _figure_losses(fig_dir: Path, backend: str, idea: str, problem: str, entries: list[dict],
                    runs: dict) -> str | None:
     """Loss per term over training, best seed of each variant."""
-    shown = [(e, runs.get((backend, e["best_run"]))) for e in entries if e["best_run"]]
-    shown = [(e, r) for e, r in shown if r and r.get("history")]
+    candidates = [(e, runs.get((backend, e["best_run"]))) for e in entries if e["best_run"]]
+    shown: list[tuple[dict, dict]] = [(e, r) for e, r in candidates if r and r.get("history")]
     if not shown:
         return None
     plt = _pyplot()
@@ -484,7 +484,7 @@ def _figure_codes(out: Path, fig_dir: Path, backend: str, entry: dict | None, ru
     run = runs.get((backend, entry["best_run"])) if entry and entry["best_run"] else None
     data = _load(out, run.get("arrays")) if run else None
     ref = _load(out, run.get("reference")) if run else None
-    if data is None or ref is None or "codes" not in data:
+    if entry is None or run is None or data is None or ref is None or "codes" not in data:
         return None
     plt = _pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(9.5, 3.0))
@@ -528,7 +528,7 @@ def _figure_tsne(out: Path, fig_dir: Path, backend: str, problem: str, entry: di
     introduction)."""
     run = runs.get((backend, entry["best_run"])) if entry and entry["best_run"] else None
     data = _load(out, run.get("arrays")) if run else None
-    if data is None or "hidden" not in data:
+    if entry is None or data is None or "hidden" not in data:
         return None
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
@@ -752,10 +752,12 @@ def _markdown(options: StudyOptions, merged: dict, summary: list[dict], found: l
     ]
     for backend, meta in merged["backends"].items():
         versions = meta.get("versions") or {}
-        v = ", ".join(f"{k} {versions[k]}" for k in ("keras", backend, "jaxlib", "tensorflow-cpu") if k in versions)
+        version_text = ", ".join(f"{k} {versions[k]}" for k in ("keras", backend, "jaxlib", "tensorflow-cpu")
+                                 if k in versions)
         wall = meta.get("wall_time_s")
         lines.append(f"- backend **{backend}**: {meta.get('status')}"
-                     + (f", {wall:.0f} s" if wall is not None else "") + (f" ({v})" if v else ""))
+                     + (f", {wall:.0f} s" if wall is not None else "")
+                     + (f" ({version_text})" if version_text else ""))
     quick = b.name.split("+")[0] != "full"
     lines += ["", "## Verdicts", ""]
     if quick:

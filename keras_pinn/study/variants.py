@@ -64,6 +64,8 @@ class Network:
             return None
         if isinstance(self.quantizer, RankineHugoniotQuantizer):
             return np.asarray(keras.ops.convert_to_numpy(self.quantizer.code_indices(points))).astype("int32")
+        if self.quantizer_input is None:
+            return None
         z = self.quantizer.project(self.quantizer_input(points))
         _, _, indices = self.quantizer.quantize_embedding(z)
         return np.asarray(keras.ops.convert_to_numpy(indices)).astype("int32")
@@ -150,7 +152,7 @@ def _parallel_pow_relu(domain, order: int, budget: Budget, preserve_variance: bo
     block = ParallelPowerBlock(units=budget.width, max_power=order + 1, n_layers=budget.depth, name="powers")
     h = block(h)
     outputs = _dense(1, name="output")(h)
-    info = {"max_power": order + 1}
+    info: dict = {"max_power": order + 1}
     if preserve_variance:
         # 1024 interior points (fixed seed), scaled as the block sees them.
         sample = scaler(domain.sample_interior(1024, seed=0))
@@ -220,16 +222,17 @@ RH_BOUNDARY_WIDTH = 0.05
 (scaled units: 2.5 % of the domain's half width)."""
 
 
-def _rh_vq(domain, order: int, budget: Budget, conservation: bool = False) -> Network:
+def _rh_vq(domain, order: int, budget: Budget, conservation: bool = False, code_noise: float = 0.02) -> Network:
     """The Rankine-Hugoniot-coupled two-code quantiser on Buckley-Leverett
     (M = 2): stop-gradient coordinates, two codes, RH and Oleinik penalties
     on the code boundary (:class:`RankineHugoniotQuantizer`); with
-    ``conservation`` also the integral mass balance."""
+    ``conservation`` also the integral mass balance; ``code_noise=0``
+    starts the boundary exactly at the corner (0, 0)."""
     inputs = keras.Input((domain.dim,), name="coordinates")
     layer = RankineHugoniotQuantizer(
         units=budget.width, depth=budget.depth, lower=[float(v) for v in domain.lower],
         upper=[float(v) for v in domain.upper], flux="buckley_leverett", m=2.0, name="rh_vq",
-        conservation_weight=1.0 if conservation else 0.0, boundary_width=RH_BOUNDARY_WIDTH)
+        conservation_weight=1.0 if conservation else 0.0, boundary_width=RH_BOUNDARY_WIDTH, code_noise=code_noise)
     outputs = layer(inputs)
     network = Network(keras.Model(inputs, outputs, name="rh_vq"), quantizer=layer,
                       info={"vq_codes": 2, "initial_shock_speed": float(keras.ops.convert_to_numpy(layer.shock_speed()))})
@@ -300,6 +303,7 @@ def _vq_soft(domain, order: int, budget: Budget) -> Network:
     """The article's VQ network with a soft quantiser annealed from T = 1 to
     0.01 while the problem's artificial diffusion falls to 0."""
     network = _mlp(domain, budget, quantize=True, name="vq_soft_anneal", soft=True)
+    assert isinstance(network.quantizer, VectorQuantizer)
     schedule = AnnealSchedule(network.quantizer)
 
     def setup(problem) -> list:
@@ -335,6 +339,7 @@ BUILDERS: dict[str, Callable] = {
     "vq": lambda domain, order, budget: _mlp(domain, budget, quantize=True, name="vq"),
     "rh_vq": _rh_vq,
     "rh_vq_mass": lambda domain, order, budget: _rh_vq(domain, order, budget, conservation=True),
+    "rh_vq_corner": lambda domain, order, budget: _rh_vq(domain, order, budget, code_noise=0.0),
     "vq_soft": _vq_soft,
     "parallel_pow_relu_last": _parallel_pow_relu_last,
 }
