@@ -10,7 +10,7 @@ from keras_pinn.layers.periodic_embedding import PeriodicEmbedding
 from keras_pinn.layers.pirate_block import PirateBlock
 from keras_pinn.layers.pirate_net import PirateNet
 from keras_pinn.layers.pow_relu import ParallelPowerBlock, PowReLU, pow_relu, relu2, relu3, relu4, relu5
-from keras_pinn.layers.vector_quantizer import VectorQuantizer
+from keras_pinn.layers.vector_quantizer import RankineHugoniotQuantizer, VectorQuantizer
 
 __all__ = [
     "DomainScaler",
@@ -24,6 +24,7 @@ __all__ = [
     "PirateBlock",
     "PirateNet",
     "PowReLU",
+    "RankineHugoniotQuantizer",
     "VectorQuantizer",
     "check_regular_grid",
     "pow_relu",

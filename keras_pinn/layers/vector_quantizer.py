@@ -9,7 +9,7 @@ from typing import Any
 import keras
 from keras import ops
 
-__all__ = ["VectorQuantizer"]
+__all__ = ["RankineHugoniotQuantizer", "VectorQuantizer", "conservation_flux", "oleinik_penalty", "rankine_hugoniot_penalty"]
 
 
 def _l2_normalize(x: Any, epsilon: float) -> Any:
@@ -139,6 +139,14 @@ class VectorQuantizer(keras.layers.Layer):
             ``"random_normal"`` (directions uniform on the sphere).
         epsilon: Floor of the squared norm in the normalisation. Defaults to
             1e-12.
+        temperature: None (default) for the hard quantiser above, or the
+            initial temperature ``T > 0`` of a *soft* quantiser: the output
+            is ``q = sum_j softmax_j(cos(z, c_j) / T) c_j`` (the codes
+            normalised if ``normalize``), a smooth function of the input, so
+            input derivatives are exact (no straight-through estimator).
+            ``T`` is a non-trainable variable ``temperature`` that a
+            schedule (e.g. a callback) may lower towards a hard choice; the
+            indices remain those of the most similar code.
         **kwargs: Base layer keyword arguments (``name``, ``dtype``, ...).
 
     Call arguments:
@@ -171,6 +179,22 @@ class VectorQuantizer(keras.layers.Layer):
         failed" (2023), section "Vector Quantisation".
     """
 
+    num_codes: int
+    code_dim: int
+    commitment_weight: float
+    codebook_weight: float
+    dead_code_threshold: float | None
+    epsilon: float
+    return_indices: bool
+    concat_input: bool
+    normalize: bool
+    kernel_initializer: Any
+    codebook_initializer: Any
+    projection: Any
+    codebook: Any
+    temperature: Any
+    initial_temperature: float | None
+
     def __init__(
         self,
         num_codes: int,
@@ -184,9 +208,20 @@ class VectorQuantizer(keras.layers.Layer):
         kernel_initializer: Any = "glorot_uniform",
         codebook_initializer: Any = "random_normal",
         epsilon: float = 1e-12,
+        temperature: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if temperature is not None and (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, numbers.Real)
+            or not math.isfinite(float(temperature))
+            or not float(temperature) > 0
+        ):
+            raise ValueError(
+                f"`temperature` must be None or a finite number > 0. Received: temperature={temperature!r}"
+            )
+        self.initial_temperature = None if temperature is None else float(temperature)
         self.num_codes = _check_int("num_codes", num_codes)
         self.code_dim = _check_int("code_dim", code_dim)
         self.commitment_weight = _check_weight(
@@ -234,6 +269,13 @@ class VectorQuantizer(keras.layers.Layer):
             initializer=self.codebook_initializer,
             trainable=True,
         )
+        if self.initial_temperature is not None:
+            self.temperature = self.add_weight(
+                name="temperature",
+                shape=(),
+                initializer=keras.initializers.Constant(self.initial_temperature),
+                trainable=False,
+            )
         self.input_spec = keras.InputSpec(
             min_ndim=2, axes={-1: input_shape[-1]}
         )
@@ -280,9 +322,24 @@ class VectorQuantizer(keras.layers.Layer):
             (differentiable w.r.t. the codebook) and the int32 indices.
         """
         indices = self._nearest(ops.stop_gradient(z))
+        if self.initial_temperature is not None:
+            q = ops.matmul(self.soft_weights(z), self._codes())
+            return q, q, indices
         q = ops.take(self._codes(), indices, axis=0)
         out = z + ops.stop_gradient(q - z)
         return out, q, indices
+
+    def soft_weights(self, z: Any) -> Any:
+        """The soft assignment ``softmax_j(cos(z, c_j) / T)`` of a projected
+        embedding ``z`` to the codes, shape ``(..., num_codes)``, at the
+        layer's current ``temperature`` variable ``T`` (soft mode only)."""
+        if self.initial_temperature is None:
+            raise ValueError("`soft_weights` needs a soft quantiser: pass `temperature`. Received: temperature=None")
+        z_unit = z if self.normalize else _l2_normalize(z, self.epsilon)
+        codes_unit = _l2_normalize(ops.convert_to_tensor(self.codebook), self.epsilon)
+        similarity = ops.matmul(z_unit, ops.transpose(codes_unit))
+        temperature = ops.cast(ops.convert_to_tensor(self.temperature), similarity.dtype)
+        return ops.softmax(similarity / temperature, axis=-1)
 
     def compute_vq_losses(self, z: Any, q: Any) -> tuple[Any, Any]:
         """The weighted ``(codebook_loss, commitment_loss)`` for ``z``, ``q``."""
@@ -310,7 +367,7 @@ class VectorQuantizer(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape: tuple) -> Any:
         input_shape = tuple(input_shape)
-        width = self.code_dim
+        width: int | None = self.code_dim
         if self.concat_input:
             width = None if input_shape[-1] is None else (
                 input_shape[-1] + self.code_dim
@@ -422,6 +479,461 @@ class VectorQuantizer(keras.layers.Layer):
                     self.codebook_initializer
                 ),
                 "epsilon": self.epsilon,
+                "temperature": self.initial_temperature,
             }
         )
         return config
+
+
+# ---------------------------------------------------------------------------
+# Rankine-Hugoniot-coupled two-code quantiser (a shock-fitting network)
+# ---------------------------------------------------------------------------
+
+_FLUXES = ("buckley_leverett", "burgers")
+
+
+def conservation_flux(u: Any, flux: str, m: float = 2.0) -> Any:
+    """The flux ``f(u)`` of a scalar conservation law ``u_t + f(u)_x = 0``.
+
+    Args:
+        u: tensor of states.
+        flux: ``"buckley_leverett"`` (``u^2 / (u^2 + (1 - u)^2 / m)``) or
+            ``"burgers"`` (``u^2 / 2``).
+        m: mobility ratio of the Buckley-Leverett flux.
+    """
+    if flux == "burgers":
+        return 0.5 * ops.square(u)
+    if flux == "buckley_leverett":
+        u2 = ops.square(u)
+        return u2 / (u2 + ops.square(1.0 - u) / m)
+    raise ValueError(f"`flux` must be one of {_FLUXES}. Received: flux={flux!r}")
+
+
+def rankine_hugoniot_penalty(u_left: Any, u_right: Any, speed: Any, flux: str, m: float = 2.0,
+                             mask: Any = None) -> Any:
+    """Mean squared violation of the Rankine-Hugoniot jump condition.
+
+    ``mean_i (s (u_L - u_R) - (f(u_L) - f(u_R)))^2`` over the points with
+    ``mask`` (all when None; 0 when no point is masked in).
+
+    Args:
+        u_left: states just left of the discontinuity (smaller ``x``), ``(n,)``.
+        u_right: states just right of it, ``(n,)``.
+        speed: the discontinuity's speed ``s = dx/dt`` (scalar or ``(n,)``).
+        flux: see :func:`conservation_flux`.
+        m: mobility ratio of the Buckley-Leverett flux.
+        mask: optional ``(n,)`` weights (1 in, 0 out).
+    """
+    jump = speed * (u_left - u_right) - (conservation_flux(u_left, flux, m) - conservation_flux(u_right, flux, m))
+    return _masked_mean(ops.square(jump), mask)
+
+
+def oleinik_penalty(u_left: Any, u_right: Any, speed: Any, flux: str, m: float = 2.0, n_samples: int = 8,
+                    mask: Any = None) -> Any:
+    """Squared-hinge violation of Oleinik's entropy condition.
+
+    Oleinik's condition (LeVeque 1992, eq. 3.47): for every ``u`` between
+    ``u_L`` and ``u_R``::
+
+        (f(u) - f(u_L)) / (u - u_L)  >=  s  >=  (f(u) - f(u_R)) / (u - u_R)
+
+    With ``u = u_R + theta (u_L - u_R)``, ``theta_j = j / (n_samples + 1)``
+    (``j = 1 .. n_samples``), ``D = u_L - u_R`` and the chord gaps
+    ``g_R = f(u) - f(u_R) - s (u - u_R)`` and ``g_L = f(u) - f(u_L) - s (u - u_L)``,
+    the two inequalities read ``D g_R <= 0`` and ``D g_L <= 0`` (no division
+    by a vanishing jump), and the penalty is::
+
+        mean_{i, j} (relu(D g_R)^2 + relu(D g_L)^2)
+
+    over the points with ``mask``.
+
+    Args:
+        u_left, u_right, speed, flux, m, mask: as in
+            :func:`rankine_hugoniot_penalty`.
+        n_samples: interior states per point, ``>= 1``.
+    """
+    n_samples = _check_int("n_samples", n_samples)
+    theta = ops.convert_to_tensor([(j + 1) / (n_samples + 1) for j in range(n_samples)], dtype=u_left.dtype)
+    ul, ur = u_left[:, None], u_right[:, None]
+    s = speed[:, None] if len(ops.shape(speed)) == 1 else speed
+    delta = ul - ur
+    u = ur + theta[None, :] * delta
+    f_u = conservation_flux(u, flux, m)
+    gap_right = f_u - conservation_flux(ur, flux, m) - s * (u - ur)
+    gap_left = f_u - conservation_flux(ul, flux, m) - s * (u - ul)
+    hinge = ops.square(ops.relu(delta * gap_right)) + ops.square(ops.relu(delta * gap_left))
+    return _masked_mean(ops.mean(hinge, axis=1), mask)
+
+
+def _masked_mean(values: Any, mask: Any) -> Any:
+    if mask is None:
+        return ops.mean(values)
+    mask = ops.cast(mask, values.dtype)
+    return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+@keras.saving.register_keras_serializable(package="keras_pinn")
+class RankineHugoniotQuantizer(keras.layers.Layer):
+    """A two-code quantiser of space-time whose code boundary is a shock.
+
+    Fits one discontinuity of a scalar conservation law ``u_t + f(u)_x = 0``
+    in one space dimension. Two trainable codes ``c_0, c_1`` live in the
+    scaled coordinates ``p = 2 (x - lower) / (upper - lower) - 1`` (space
+    first, time last). Each point is assigned the nearest code, computed from
+    ``stop_gradient(p)``, so the region index is piecewise constant and the
+    input derivatives of the output are exactly those of the selected
+    branch (no straight-through mismatch in the PDE residual). A code region
+    is a half-plane: the boundary is the perpendicular bisector of the
+    codes, a straight line ``x = x_b(t)`` of speed ``s = dx_b/dt``.
+
+    A tanh MLP on ``p`` with two outputs gives one state per region::
+
+        u(x, t) = U_k(p)    with k the code nearest to stop_gradient(p)
+
+    The regions are coupled on the boundary (what hard, independent
+    sub-domains lack): at ``n_boundary`` points of the bisector (evenly
+    spaced in ``t``, differentiable w.r.t. the codes, so the penalties move
+    the boundary) the layer evaluates the left state ``u_L`` (the region of
+    smaller ``x``) and the right state ``u_R`` and adds, with ``add_loss`` on
+    every call::
+
+        rh_weight      * rankine_hugoniot_penalty(u_L, u_R, s)
+        entropy_weight * oleinik_penalty(u_L, u_R, s)
+
+    (see :func:`rankine_hugoniot_penalty` and :func:`oleinik_penalty`);
+    boundary points outside the domain (``|p_x| > 1``) are left out.
+
+    Initial boundary: the codes are initialised so that the bisector passes
+    through the lower-left corner ``(x, t) = (lower_x, lower_t)`` with a
+    speed drawn uniformly from ``initial_speed`` (physical units), plus
+    ``N(0, code_noise)`` on every code coordinate.
+
+    Args:
+        units: width of the MLP's hidden layers.
+        depth: number of hidden layers.
+        lower: the domain's lower corner ``(x_min, t_min)``.
+        upper: the domain's upper corner ``(x_max, t_max)``.
+        flux: ``"buckley_leverett"`` or ``"burgers"`` (see
+            :func:`conservation_flux`).
+        m: mobility ratio of the Buckley-Leverett flux.
+        n_boundary: boundary points per call.
+        n_entropy: interior states per boundary point of the Oleinik penalty.
+        rh_weight: weight of the Rankine-Hugoniot penalty, ``>= 0``.
+        entropy_weight: weight of the Oleinik penalty, ``>= 0``.
+        initial_speed: ``(low, high)`` range of the initial boundary speed.
+        code_noise: standard deviation of the noise on the initial codes.
+        seed: seed of the initial speed and noise (None: Keras's global seed).
+        conservation_weight: weight of the integral conservation penalty,
+            ``>= 0`` (0, the default, leaves it out): at the times
+            ``t_k = t_min + k (t_max - t_min) / n_times``, the mass
+            ``int u(x, t_k) dx`` (each side of the boundary integrated with
+            its own branch, ``n_quadrature`` midpoints per side, so the
+            mass is differentiable w.r.t. the boundary's position) minus the
+            mass at ``t_min`` must equal the net inflow
+            ``int (f(u(x_min, t)) - f(u(x_max, t))) dt`` (midpoint rule);
+            the penalty is the mean squared imbalance over the ``t_k``.
+        n_times: times of the conservation penalty.
+        n_quadrature: quadrature points per side and per time interval.
+        boundary_width: 0 (default), or the width ``delta`` (scaled
+            units) of a surrogate gradient of the assignment w.r.t. the
+            codes: the output becomes
+            ``u_k + (w - stop_gradient(w)) (U_1 - U_0)`` with
+            ``w = sigmoid(signed distance of stop_gradient(p) to the
+            boundary / delta)``. Its value and its input derivatives are
+            those of the selected branch; only the codes' gradient sees
+            that moving the boundary switches nearby points to the other
+            branch, so every loss term (PDE, initial and boundary
+            conditions) can move the boundary.
+        code_step: the codes are ``code_step`` times the trainable
+            variable, so that an optimizer step moves them ``code_step``
+            times as far (Adam's step is about the learning rate whatever
+            the gradient's scale). Defaults to 1.
+
+    Input shape:
+        ``(N, 2)`` physical coordinates ``(x, t)``.
+
+    Output shape:
+        ``(N, 1)``.
+    """
+
+    units: int
+    depth: int
+    lower: list[float]
+    upper: list[float]
+    flux: str
+    m: float
+    n_boundary: int
+    n_entropy: int
+    rh_weight: float
+    entropy_weight: float
+    initial_speed: tuple[float, float]
+    code_noise: float
+    seed: int | None
+    conservation_weight: float
+    n_times: int
+    n_quadrature: int
+    code_step: float
+    boundary_width: float
+    hidden: list[Any]
+    head: Any
+    codebook: Any
+
+    def __init__(
+        self,
+        units: int = 20,
+        depth: int = 3,
+        lower: Any = (0.0, 0.0),
+        upper: Any = (1.0, 1.0),
+        flux: str = "buckley_leverett",
+        m: float = 2.0,
+        n_boundary: int = 32,
+        n_entropy: int = 8,
+        rh_weight: float = 1.0,
+        entropy_weight: float = 1.0,
+        initial_speed: Any = (0.5, 3.0),
+        code_noise: float = 0.02,
+        seed: int | None = None,
+        conservation_weight: float = 0.0,
+        n_times: int = 4,
+        n_quadrature: int = 64,
+        code_step: float = 1.0,
+        boundary_width: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.units = _check_int("units", units)
+        self.depth = _check_int("depth", depth)
+        self.lower = [float(v) for v in lower]
+        self.upper = [float(v) for v in upper]
+        if len(self.lower) != 2 or len(self.upper) != 2 or not all(h > lo for lo, h in zip(self.lower, self.upper)):
+            raise ValueError(
+                f"`lower` and `upper` must be (x, t) corners with upper > lower. Received: lower={lower!r}, "
+                f"upper={upper!r}"
+            )
+        if flux not in _FLUXES:
+            raise ValueError(f"`flux` must be one of {_FLUXES}. Received: flux={flux!r}")
+        self.flux = flux
+        if isinstance(m, bool) or not isinstance(m, numbers.Real) or not float(m) > 0:
+            raise ValueError(f"`m` must be a number > 0. Received: m={m!r}")
+        self.m = float(m)
+        self.n_boundary = _check_int("n_boundary", n_boundary)
+        self.n_entropy = _check_int("n_entropy", n_entropy)
+        self.rh_weight = _check_weight("rh_weight", rh_weight)
+        self.entropy_weight = _check_weight("entropy_weight", entropy_weight)
+        low, high = (float(v) for v in initial_speed)
+        if not 0 < low <= high:
+            raise ValueError(f"`initial_speed` must be (low, high) with 0 < low <= high. "
+                             f"Received: initial_speed={initial_speed!r}")
+        self.initial_speed = (low, high)
+        self.code_noise = _check_weight("code_noise", code_noise)
+        self.seed = seed
+        self.conservation_weight = _check_weight("conservation_weight", conservation_weight)
+        self.n_times = _check_int("n_times", n_times)
+        self.n_quadrature = _check_int("n_quadrature", n_quadrature)
+        if isinstance(code_step, bool) or not isinstance(code_step, numbers.Real) or not float(code_step) > 0:
+            raise ValueError(f"`code_step` must be a number > 0. Received: code_step={code_step!r}")
+        self.code_step = float(code_step)
+        self.boundary_width = _check_weight("boundary_width", boundary_width)
+        self.hidden = [
+            keras.layers.Dense(self.units, activation="tanh", kernel_initializer="glorot_normal",
+                               dtype=self.dtype_policy, name=f"dense_{i}")
+            for i in range(self.depth)
+        ]
+        self.head = keras.layers.Dense(2, kernel_initializer="glorot_normal", dtype=self.dtype_policy,
+                                       name="heads")
+
+    # -- geometry ----------------------------------------------------------
+
+    @property
+    def _half(self) -> list[float]:
+        return [(h - lo) / 2.0 for lo, h in zip(self.lower, self.upper)]
+
+    def scale(self, points: Any) -> Any:
+        """Physical ``(x, t)`` to the scaled ``[-1, 1]^2``."""
+        lower = ops.convert_to_tensor(self.lower, dtype=self.compute_dtype)
+        half = ops.convert_to_tensor(self._half, dtype=self.compute_dtype)
+        return (ops.cast(points, self.compute_dtype) - lower) / half - 1.0
+
+    def _initial_codes(self) -> Any:
+        rng = keras.random.SeedGenerator(self.seed)
+        low, high = self.initial_speed
+        speed = keras.random.uniform((), low, high, seed=rng)
+        # Boundary through the scaled corner (-1, -1) with scaled slope
+        # d xi / d eta = speed * half_t / half_x; codes symmetric about a
+        # point of the line, along its normal.
+        slope = speed * self._half[1] / self._half[0]
+        direction = ops.stack([slope, ops.ones_like(slope)])
+        direction = direction / ops.norm(direction)
+        normal = ops.stack([direction[1], -direction[0]])  # points to larger x
+        mid = ops.convert_to_tensor([-1.0, -1.0]) + 1.0 * direction
+        codes = ops.stack([mid - 0.5 * normal, mid + 0.5 * normal])
+        noise = keras.random.normal((2, 2), stddev=self.code_noise, seed=rng)
+        return codes + noise
+
+    def build(self, input_shape: tuple) -> None:
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 2 or input_shape[-1] != 2:
+            raise ValueError(
+                f"`RankineHugoniotQuantizer` needs (N, 2) inputs (x, t). Received: input_shape={input_shape}"
+            )
+        self.codebook = self.add_weight(name="codebook", shape=(2, 2), initializer="zeros", trainable=True)
+        self.codebook.assign(ops.cast(self._initial_codes() / self.code_step, self.codebook.dtype))
+        shape: tuple = (None, 2)
+        for layer in self.hidden:
+            layer.build(shape)
+            shape = (None, self.units)
+        self.head.build(shape)
+        self.built = True
+
+    def codes(self) -> Any:
+        """The two codes ``(2, 2)`` in scaled coordinates: ``code_step``
+        times the trainable ``codebook`` variable."""
+        return self.code_step * ops.convert_to_tensor(self.codebook)
+
+    def _normal(self) -> tuple[Any, Any]:
+        codes = self.codes()
+        return codes[1] - codes[0], 0.5 * (codes[0] + codes[1])
+
+    def code_indices(self, points: Any) -> Any:
+        """The int32 code (region) index of each physical point ``(N, 2)``."""
+        p = ops.stop_gradient(self.scale(points))
+        normal, mid = self._normal()
+        side = ops.sum((p - mid[None, :]) * normal[None, :], axis=-1)
+        return ops.cast(side > 0, "int32")
+
+    def shock_speed(self) -> Any:
+        """The boundary's speed ``dx/dt`` in physical units."""
+        normal, _ = self._normal()
+        nx = _safe(normal[0])
+        return -normal[1] / nx * (self._half[0] / self._half[1])
+
+    def boundary_points(self) -> tuple[Any, Any]:
+        """``(points, inside)``: ``n_boundary`` physical points of the code
+        boundary at the times ``t_j`` of the midpoints of ``n_boundary``
+        equal time cells, and whether each lies in the domain (float 0/1).
+        Differentiable w.r.t. the codes."""
+        normal, mid = self._normal()
+        n = self.n_boundary
+        eta = ops.convert_to_tensor([-1.0 + (2.0 * j + 1.0) / n for j in range(n)], dtype=mid.dtype)
+        xi = mid[0] - (eta - mid[1]) * normal[1] / _safe(normal[0])
+        inside = ops.cast(ops.abs(ops.stop_gradient(xi)) <= 1.0, xi.dtype)
+        lower = ops.convert_to_tensor(self.lower, dtype=xi.dtype)
+        half = ops.convert_to_tensor(self._half, dtype=xi.dtype)
+        points = (ops.stack([xi, eta], axis=-1) + 1.0) * half + lower
+        return points, inside
+
+    def heads(self, points: Any) -> Any:
+        """Both branches ``(N, 2)`` at physical points: column ``k`` is the
+        state of code ``k``."""
+        h = self.scale(points)
+        for layer in self.hidden:
+            h = layer(h)
+        return self.head(h)
+
+    def left_right(self, heads: Any) -> tuple[Any, Any]:
+        """``(u_L, u_R)`` from :meth:`heads`: code 1 is on the right when the
+        normal ``c_1 - c_0`` points to larger ``x``."""
+        normal, _ = self._normal()
+        code1_right = ops.stop_gradient(normal[0]) > 0
+        u0, u1 = heads[:, 0], heads[:, 1]
+        return ops.where(code1_right, u0, u1), ops.where(code1_right, u1, u0)
+
+    def coupling_losses(self) -> tuple[Any, Any]:
+        """The weighted ``(rankine_hugoniot, oleinik)`` penalties."""
+        points, inside = self.boundary_points()
+        u_left, u_right = self.left_right(self.heads(points))
+        speed = self.shock_speed()
+        rh = rankine_hugoniot_penalty(u_left, u_right, speed, self.flux, self.m, inside)
+        entropy = oleinik_penalty(u_left, u_right, ops.ones_like(u_left) * speed, self.flux, self.m,
+                                  self.n_entropy, inside)
+        return self.rh_weight * rh, self.entropy_weight * entropy
+
+    def _select(self, points: Any, surrogate: bool = False) -> Any:
+        u = self.heads(points)
+        index = self.code_indices(points)
+        out = ops.where(index[:, None] > 0, u[:, 1:2], u[:, 0:1])
+        if surrogate and self.boundary_width > 0:
+            # Value 0 and no input derivative (stop-gradient coordinates):
+            # only the codes' gradient sees the switch between the branches.
+            p = ops.stop_gradient(self.scale(points))
+            normal, mid = self._normal()
+            side = ops.sum((p - mid[None, :]) * normal[None, :], axis=-1, keepdims=True)
+            side = side / ops.sqrt(ops.sum(ops.square(normal)))
+            w = ops.sigmoid(side / self.boundary_width)
+            out = out + (w - ops.stop_gradient(w)) * (u[:, 1:2] - u[:, 0:1])
+        return out
+
+    def mass_balance(self) -> Any:
+        """The unweighted conservation penalty (see ``conservation_weight``)."""
+        dtype = self.compute_dtype
+        (x0, t0), (x1, t1) = self.lower, self.upper
+        nq, nt = self.n_quadrature, self.n_times
+        nodes = ops.convert_to_tensor([(j + 0.5) / nq for j in range(nq)], dtype=dtype)
+        times = [t0 + (t1 - t0) * k / nt for k in range(nt + 1)]
+        speed = self.shock_speed()
+        points, _ = self.boundary_points()
+        x_at_t0 = points[0, 0] - speed * (points[0, 1] - t0)
+        masses = []
+        for t in times:
+            xb = ops.clip(x_at_t0 + speed * (t - t0), x0, x1)
+            left_x = x0 + (xb - x0) * nodes
+            right_x = xb + (x1 - xb) * nodes
+            tt = ops.full((nq,), t, dtype=dtype)
+            u_left, _ = self.left_right(self.heads(ops.stack([left_x, tt], axis=-1)))
+            _, u_right = self.left_right(self.heads(ops.stack([right_x, tt], axis=-1)))
+            masses.append((xb - x0) * ops.mean(u_left) + (x1 - xb) * ops.mean(u_right))
+        # Net inflow through x0 and x1, midpoint rule on nt * nq cells in time.
+        n_cells = nt * nq
+        tau = ops.convert_to_tensor([t0 + (t1 - t0) * (j + 0.5) / n_cells for j in range(n_cells)], dtype=dtype)
+        inflow = conservation_flux(self._select(ops.stack([ops.full((n_cells,), x0, dtype=dtype), tau], -1)),
+                                   self.flux, self.m)
+        outflow = conservation_flux(self._select(ops.stack([ops.full((n_cells,), x1, dtype=dtype), tau], -1)),
+                                    self.flux, self.m)
+        cell = (t1 - t0) / n_cells
+        net = cell * ops.cumsum(ops.sum(ops.reshape(inflow - outflow, (nt, nq)), axis=1))
+        balance = ops.stack([masses[k + 1] - masses[0] for k in range(nt)]) - net
+        return ops.mean(ops.square(balance))
+
+    def call(self, inputs: Any) -> Any:
+        out = self._select(inputs, surrogate=True)
+        rh, entropy = self.coupling_losses()
+        loss = rh + entropy
+        if self.conservation_weight > 0:
+            loss = loss + self.conservation_weight * self.mass_balance()
+        self.add_loss(loss)
+        return out
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return tuple(input_shape)[:-1] + (1,)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "depth": self.depth,
+                "lower": list(self.lower),
+                "upper": list(self.upper),
+                "flux": self.flux,
+                "m": self.m,
+                "n_boundary": self.n_boundary,
+                "n_entropy": self.n_entropy,
+                "rh_weight": self.rh_weight,
+                "entropy_weight": self.entropy_weight,
+                "initial_speed": list(self.initial_speed),
+                "code_noise": self.code_noise,
+                "seed": self.seed,
+                "conservation_weight": self.conservation_weight,
+                "n_times": self.n_times,
+                "n_quadrature": self.n_quadrature,
+                "code_step": self.code_step,
+                "boundary_width": self.boundary_width,
+            }
+        )
+        return config
+
+
+def _safe(value: Any, floor: float = 1e-6) -> Any:
+    """``value`` pushed away from 0 to ``+-floor`` (sign kept, 0 -> +floor)."""
+    sign = ops.where(value < 0, -ops.ones_like(value), ops.ones_like(value))
+    return sign * ops.maximum(ops.abs(value), floor)

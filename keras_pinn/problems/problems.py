@@ -159,9 +159,16 @@ class BuckleyLeverettResidual(_ResidualBase):
     & Al Kobaisi 2021, arXiv:2112.14826): ``f'(S)`` becomes the shock speed
     ``sigma`` below ``s*`` (see
     :func:`keras_pinn.problems.reference.buckley_leverett_hull_flux`).
+
+    ``diffusion_scale`` (attribute, not part of the config): None, or a
+    callable returning a scalar tensor ``a`` read on every evaluation; the
+    diffusion term is then ``a * eps * S_xx`` (a schedule that lets the
+    diffusion vanish during training; ``a`` must be a variable the trained
+    model tracks, so that compiled training steps see its changes).
     """
 
     _config_keys = ("m", "diffusion", "flux")
+    diffusion_scale = None
 
     def __init__(self, m: float = 2.0, diffusion: float = 0.0, flux: str = "plain"):
         if not m > 0:
@@ -181,7 +188,8 @@ class BuckleyLeverettResidual(_ResidualBase):
             flux_prime = ops.where(s < self.s_shock, self.shock_speed * ops.ones_like(s), flux_prime)
         r = d("u", "t") + flux_prime * d("u", "x")
         if self.diffusion > 0:
-            r = r - self.diffusion * d("u", "x", "x")
+            eps = self.diffusion if self.diffusion_scale is None else self.diffusion * self.diffusion_scale()
+            r = r - eps * d("u", "x", "x")
         return r
 
 
@@ -330,5 +338,5 @@ class _HeatUnitsInitial:
         return cls(**config)
 
 
-PROBLEMS = {"burgers": burgers, "helmholtz": helmholtz, "heat": heat, "heat_units": heat_units,
+PROBLEMS: dict[str, Callable[..., Problem]] = {"burgers": burgers, "helmholtz": helmholtz, "heat": heat, "heat_units": heat_units,
             "buckley_leverett": buckley_leverett}

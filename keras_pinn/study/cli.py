@@ -294,7 +294,7 @@ def report_main(argv: Sequence[str] | None = None, prog: str = "python -m keras_
     runs; the study may be unfinished, interrupted or still running."""
     from keras_pinn.study import engine
 
-    parser = argparse.ArgumentParser(prog=prog, description=report_main.__doc__.split("\n\n")[0].replace("``", "'"))
+    parser = argparse.ArgumentParser(prog=prog, description=(report_main.__doc__ or "").split("\n\n")[0].replace("``", "'"))
     parser.add_argument("dir", metavar="DIR", help="the report folder of a study (its --out)")
     parser.add_argument("--no-figures", action="store_true", help="skip the figures")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))

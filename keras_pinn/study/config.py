@@ -132,6 +132,10 @@ def target_of(problem: str, budget: str) -> Target | None:
     return TARGETS.get(str(budget).split("+")[0], {}).get(problem)
 
 
+ANNEAL_DIFFUSION = 1e-2
+"""Initial artificial diffusion of ``vq_soft_anneal`` (falls to 0)."""
+
+
 @dataclass(frozen=True)
 class Variant:
     """One network configuration.
@@ -243,17 +247,50 @@ VARIANTS: dict[str, Variant] = {
             "the VectorQuantizer network trained with Welge's convex-hull flux", "vq",
             problem_options=(("flux", "welge"),),
         ),
+        Variant(
+            "rh_vq", "RH-coupled two-code quantiser",
+            "two codes on stop-gradient coordinates, a two-headed tanh MLP, Rankine-Hugoniot and Oleinik "
+            "penalties on the code boundary; plain flux, no diffusion", "rh_vq",
+        ),
+        Variant(
+            "rh_vq_mass", "RH-coupled quantiser + mass balance",
+            "rh_vq with the integral conservation law (mass in the domain = net inflow) as a further coupling; "
+            "plain flux, no diffusion", "rh_vq_mass",
+        ),
+        Variant(
+            "rh_vq_corner", "RH-coupled quantiser, boundary from the corner",
+            "rh_vq with the initial boundary exactly through (x, t) = (0, 0) (no code noise; random speed)",
+            "rh_vq_corner",
+        ),
+        Variant(
+            "rh_vq_welge", "RH-coupled two-code quantiser, Welge hull flux",
+            "the RH-coupled quantiser trained with Welge's convex-hull flux", "rh_vq",
+            problem_options=(("flux", "welge"),),
+        ),
+        Variant(
+            "vq_soft_anneal", "soft VQ annealed + vanishing diffusion",
+            f"soft VectorQuantizer, temperature 1 -> 0.01, artificial diffusion {ANNEAL_DIFFUSION:g} -> 0 "
+            "over the first 80 % of the epochs", "vq_soft",
+            problem_options=(("diffusion", ANNEAL_DIFFUSION),),
+        ),
+        Variant(
+            "parallel_pow_relu_last", "ParallelPowerBlock, power in the last layer",
+            "DomainScaler; parallel ReLU branches, relu^k (k = 1 .. order + 1) only in each branch's last layer",
+            "parallel_pow_relu_last",
+        ),
     ]
 }
 """Every network configuration the study knows, by name."""
 
 
-QUICK_SKIPS = ("residual_mlp", "pow_relu", "layer_norm", "learnable_norm")
+QUICK_SKIPS = ("residual_mlp", "pow_relu", "layer_norm", "learnable_norm", "rh_vq", "rh_vq_mass",
+               "rh_vq_corner", "rh_vq_welge", "vq_soft_anneal", "parallel_pow_relu_last")
 """Variants left out of the quick budget (which must finish within 5 minutes
 on a 2-core CPU): those of comparisons without a claim of the article, and
 the normalisation variants without DomainScaler (slow, without a Taylor
 rule, and confounded with "no input scaling"; their DomainScaler versions
-test the claim)."""
+test the claim), and the tweaks of the article's closing invitation (no
+claim of the article; slower)."""
 
 
 @dataclass(frozen=True)
@@ -318,13 +355,15 @@ IDEAS: dict[str, Idea] = {
         ),
         Idea(
             "relu_powers", 2, "Powers of ReLU (parallel relu^k branches)",
-            ("mlp", "parallel_pow_relu", "parallel_pow_relu_vp", "pow_relu", "relu"),
+            ("mlp", "parallel_pow_relu", "parallel_pow_relu_vp", "pow_relu", "relu", "parallel_pow_relu_last"),
             (
                 Comparison("parallel_pow_relu", "mlp", "worse", "the parallel relu^k architecture fails to converge"),
                 Comparison("parallel_pow_relu_vp", "mlp", "worse",
                            "the parallel relu^k architecture fails to converge (with no dead branch at the start)"),
                 Comparison("relu", "mlp", "worse", "plain ReLU cannot represent second derivatives"),
                 Comparison("pow_relu", "mlp", None),
+                Comparison("parallel_pow_relu_last", "mlp", None),
+                Comparison("parallel_pow_relu_last", "parallel_pow_relu", None),
             ),
         ),
         Idea(
@@ -340,7 +379,8 @@ IDEAS: dict[str, Idea] = {
         ),
         Idea(
             "vector_quantization", 4, "Vector quantisation on Buckley-Leverett (M = 2)",
-            ("mlp_welge", "vq_welge", "mlp", "vq", "mlp_diffusion"),
+            ("mlp_welge", "vq_welge", "mlp", "vq", "mlp_diffusion", "rh_vq", "rh_vq_mass",
+             "rh_vq_corner", "rh_vq_welge", "vq_soft_anneal"),
             (
                 Comparison("vq_welge", "mlp_welge", "not better",
                            "the quantised network splits the domain, but not at the shock: no improvement"),
@@ -348,6 +388,15 @@ IDEAS: dict[str, Idea] = {
                            "the quantised network splits the domain, but not at the shock: no improvement"),
                 Comparison("mlp", "mlp_welge", None),
                 Comparison("mlp_diffusion", "mlp", None),
+                Comparison("rh_vq", "mlp_welge", None),
+                Comparison("rh_vq", "vq", None),
+                Comparison("rh_vq_mass", "mlp_welge", None),
+                Comparison("rh_vq_mass", "rh_vq", None),
+                Comparison("rh_vq_corner", "mlp_welge", None),
+                Comparison("rh_vq_corner", "rh_vq", None),
+                Comparison("rh_vq_welge", "mlp_welge", None),
+                Comparison("vq_soft_anneal", "mlp_welge", None),
+                Comparison("vq_soft_anneal", "vq", None),
             ),
             problems=("buckley_leverett",),
         ),
@@ -579,6 +628,7 @@ def parse_seeds(value: str | int | Iterable[int] | None, default_count: int) -> 
         return tuple(range(default_count))
     if isinstance(value, bool):
         raise ValueError(f"`seeds` must be a count or a list of seeds. Received: seeds={value!r}")
+    items: list
     if isinstance(value, int):
         items, is_count = [value], True
     elif isinstance(value, str):

@@ -569,7 +569,7 @@ def _check_resources(client, backends: Sequence[str], address: str, timeout: flo
     naming the missing ones (and how to start them) otherwise."""
     deadline = time.monotonic() + timeout
     while True:
-        offered = set()
+        offered: set[str] = set()
         for info in _workers(client).values():
             offered.update((info.get("resources") or {}).keys())
         missing = [b for b in backends if b not in offered]

@@ -86,7 +86,68 @@ def _metric_values(runs: list[dict]) -> dict:
     for key in values:
         if key != "relative_l2":
             values[key] = [(r.get("metrics") or {}).get(key) for r in runs]
+    times = sorted({t for r in runs for t in ((r.get("metrics") or {}).get("shock_position_error_per_time") or {})},
+                   key=float)
+    for t in times:
+        values[f"shock_position_error_t{t}"] = [
+            ((r.get("metrics") or {}).get("shock_position_error_per_time") or {}).get(t) for r in runs]
     return values
+
+
+SHOCK_SUCCESS = {"shock_position_error": 0.02, "relative_l1": 0.03}
+"""A Buckley-Leverett run *succeeds* (issue 21's criterion for vector
+quantisation) when its shock position error is at most 0.02 at every time
+of the profiles and its relative L1 error at most 0.03."""
+
+
+def shock_successes(entry: dict) -> tuple[int, int]:
+    """``(successes, seeds)`` of a summary entry under :data:`SHOCK_SUCCESS`
+    (seeds: the finished runs with shock metrics)."""
+    values = entry.get("values", {})
+    per_time = [values[k] for k in values if k.startswith("shock_position_error_t")]
+    l1 = values.get("relative_l1", [])
+    if not per_time or not l1:
+        return 0, 0
+    seeds, wins = 0, 0
+    for i, value in enumerate(l1):
+        positions = [column[i] for column in per_time]
+        if value is None or any(p is None for p in positions):
+            continue
+        seeds += 1
+        wins += int(value <= SHOCK_SUCCESS["relative_l1"]
+                    and all(p <= SHOCK_SUCCESS["shock_position_error"] for p in positions))
+    return wins, seeds
+
+
+def _shock_table(entries: list[dict]) -> list[str]:
+    """Buckley-Leverett's shock position error per time, L1, L2 and front
+    width (mean ± sample std over the seeds) and the seeds meeting
+    :data:`SHOCK_SUCCESS`."""
+    times = sorted({k for e in entries for k in e.get("values", {}) if k.startswith("shock_position_error_t")},
+                   key=lambda k: float(k[len("shock_position_error_t"):]))
+    if not times:
+        return []
+    keys = [*times, "relative_l1", "relative_l2", "front_width"]
+    labels = [f"shock position error, t = {k[len('shock_position_error_t'):]}" for k in times]
+    labels += ["rel. L1", "rel. L2", "front width"]
+
+    def cell(values: list) -> str:
+        values = [v for v in values if v is not None]
+        if not values:
+            return "—"
+        std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        return f"{format_number(float(np.mean(values)))} ± {format_number(std)}"
+
+    lines = ["| variant | " + " | ".join(labels) + " | seeds meeting the success criterion |",
+             "|---|" + "---|" * (len(keys) + 1)]
+    for e in entries:
+        wins, seeds = shock_successes(e)
+        cells = [cell(e.get("values", {}).get(k, [])) for k in keys]
+        lines.append(f"| `{e['variant']}` | " + " | ".join(cells) + f" | {wins} of {seeds} |")
+    return [*lines, "",
+            "Mean ± standard deviation over the seeds. Success criterion: shock position error at most "
+            f"{SHOCK_SUCCESS['shock_position_error']:g} at every one of these times and relative L1 at most "
+            f"{SHOCK_SUCCESS['relative_l1']:g}.", ""]
 
 
 def summarize(runs: list[dict]) -> list[dict]:
@@ -158,7 +219,7 @@ def baseline_status(entry: dict | None, problem: str, budget: str) -> dict:
         return {"metric": "relative_l2", "threshold": None, "value": None, "met": None}
     values = _values(entry, target.metric) if entry else []
     value = stats.geometric_mean(values) if values else None
-    complete = bool(entry) and entry["n_ok"] == entry["n_runs"] and entry["n_runs"] > 0
+    complete = entry is not None and entry["n_ok"] == entry["n_runs"] and entry["n_runs"] > 0
     met = value is not None and complete and value <= target.threshold
     return {"metric": target.metric, "threshold": target.threshold, "value": value, "met": bool(met)}
 
@@ -243,7 +304,7 @@ def verdicts(options: StudyOptions, summary: list[dict], backends: Sequence[str]
     reference misses its problem's target (:data:`config.TARGETS`).
     """
     budget = options.budget.name
-    found = []
+    found: list[dict] = []
     cells = []  # every (problem result) with a p-value, for Holm
     for idea_key in options.ideas:
         idea = IDEAS[idea_key]
@@ -391,8 +452,8 @@ def _figure_solutions(out: Path, fig_dir: Path, backend: str, idea: str, problem
 def _figure_losses(fig_dir: Path, backend: str, idea: str, problem: str, entries: list[dict],
                    runs: dict) -> str | None:
     """Loss per term over training, best seed of each variant."""
-    shown = [(e, runs.get((backend, e["best_run"]))) for e in entries if e["best_run"]]
-    shown = [(e, r) for e, r in shown if r and r.get("history")]
+    candidates = [(e, runs.get((backend, e["best_run"]))) for e in entries if e["best_run"]]
+    shown: list[tuple[dict, dict]] = [(e, r) for e, r in candidates if r and r.get("history")]
     if not shown:
         return None
     plt = _pyplot()
@@ -423,7 +484,7 @@ def _figure_codes(out: Path, fig_dir: Path, backend: str, entry: dict | None, ru
     run = runs.get((backend, entry["best_run"])) if entry and entry["best_run"] else None
     data = _load(out, run.get("arrays")) if run else None
     ref = _load(out, run.get("reference")) if run else None
-    if data is None or ref is None or "codes" not in data:
+    if entry is None or run is None or data is None or ref is None or "codes" not in data:
         return None
     plt = _pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(9.5, 3.0))
@@ -467,7 +528,7 @@ def _figure_tsne(out: Path, fig_dir: Path, backend: str, problem: str, entry: di
     introduction)."""
     run = runs.get((backend, entry["best_run"])) if entry and entry["best_run"] else None
     data = _load(out, run.get("arrays")) if run else None
-    if data is None or "hidden" not in data:
+    if entry is None or data is None or "hidden" not in data:
         return None
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
@@ -691,10 +752,12 @@ def _markdown(options: StudyOptions, merged: dict, summary: list[dict], found: l
     ]
     for backend, meta in merged["backends"].items():
         versions = meta.get("versions") or {}
-        v = ", ".join(f"{k} {versions[k]}" for k in ("keras", backend, "jaxlib", "tensorflow-cpu") if k in versions)
+        version_text = ", ".join(f"{k} {versions[k]}" for k in ("keras", backend, "jaxlib", "tensorflow-cpu")
+                                 if k in versions)
         wall = meta.get("wall_time_s")
         lines.append(f"- backend **{backend}**: {meta.get('status')}"
-                     + (f", {wall:.0f} s" if wall is not None else "") + (f" ({v})" if v else ""))
+                     + (f", {wall:.0f} s" if wall is not None else "")
+                     + (f" ({version_text})" if version_text else ""))
     quick = b.name.split("+")[0] != "full"
     lines += ["", "## Verdicts", ""]
     if quick:
@@ -748,6 +811,7 @@ def _markdown(options: StudyOptions, merged: dict, summary: list[dict], found: l
                 lines += _table(entries)
                 lines.append("")
                 lines += _metrics_table(entries)
+                lines += _shock_table(entries)
                 for e in entries:
                     full = [v for v in e.get("values", {}).get("relative_l2_full_set_statistics", [])
                             if v is not None]

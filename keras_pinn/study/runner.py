@@ -20,6 +20,7 @@ import time
 import traceback
 import warnings
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -206,6 +207,7 @@ def run_one(spec: RunSpec, budget: Budget, arrays_dir: Path | None = None, bar=N
             keras.utils.set_random_seed(spec.seed)
             problem = make_problem(spec.problem, spec.problem_options)
             network = build_network(spec.variant, problem.domain, problem.order, budget)
+            extra_callbacks = network.setup(problem) if network.setup is not None else []
             model = _pinn_model(problem, network, variant, budget, spec.seed)
             epochs, per_epoch = _schedule(budget, budget.steps)
             steps = epochs * per_epoch
@@ -217,7 +219,7 @@ def run_one(spec: RunSpec, budget: Budget, arrays_dir: Path | None = None, bar=N
                            trace_every=max(1, epochs // 5))
             fit_start = time.perf_counter()
             history = model.fit(epochs=epochs, steps_per_epoch=per_epoch, verbose=0,
-                                callbacks=[timer, keras.callbacks.TerminateOnNaN()])
+                                callbacks=[*extra_callbacks, timer, keras.callbacks.TerminateOnNaN()])
             fit_time = time.perf_counter() - fit_start - timer.eval_total
             record.update(_timings(timer.stamps, timer.fit_start, fit_time, per_epoch))
             record["error_trace"] = timer.error_trace
@@ -328,8 +330,9 @@ def _evaluate(spec: RunSpec, problem, model, network: Network, budget: Budget, a
     points = problem.domain.grid(shape)
     pred = np.asarray(model.predict(points, verbose=0, batch_size=len(points)))[:, :1]
     error = _finite(relative_l2_error(pred, problem.solution(points))) if np.all(np.isfinite(pred)) else None
-    out = {"error": error, "status": "ok" if error is not None else "diverged", "eval_grid": list(shape),
-           "metrics": {"relative_l2": error}}
+    metrics_out: dict = {"relative_l2": error}
+    out: dict = {"error": error, "status": "ok" if error is not None else "diverged", "eval_grid": list(shape),
+                 "metrics": metrics_out}
     if problem.name == "buckley_leverett" and error is not None and network.grid_shape is None:
         length, t1 = float(problem.domain.upper[0]), float(problem.domain.upper[-1])
         metrics = buckley_leverett_metrics(
@@ -355,7 +358,7 @@ def _evaluate(spec: RunSpec, problem, model, network: Network, budget: Budget, a
     if arrays_dir is None:
         return out
     arrays_dir.mkdir(parents=True, exist_ok=True)
-    arrays = {"prediction": pred[:, 0].astype("float32")}
+    arrays: dict[str, Any] = {"prediction": pred[:, 0].astype("float32")}
     codes = network.code_indices(points)
     if codes is not None:
         arrays["codes"] = codes.astype("int16")
@@ -363,7 +366,7 @@ def _evaluate(spec: RunSpec, problem, model, network: Network, budget: Budget, a
         x = model.point_sets()["pde"]["x"][: budget.tsne_points]
         arrays["tsne_points"] = x.astype("float32")
         arrays["tsne_prediction"] = np.asarray(model.predict(x, verbose=0, batch_size=len(x)))[:, 0]
-        arrays["hidden"] = np.stack(network.hidden_values(x)).astype("float32")
+        arrays["hidden"] = np.stack(network.hidden_values(x) or []).astype("float32")
     np.savez_compressed(arrays_dir / f"{spec.run_id}.npz", **arrays)
     out["arrays"] = f"{arrays_dir.name}/{spec.run_id}.npz"
     out["reference"] = _save_reference(problem, shape, arrays_dir)

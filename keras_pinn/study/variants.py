@@ -23,6 +23,7 @@ from keras_pinn.layers import (
     LearnableNormalization,
     ParallelPowerBlock,
     PowReLU,
+    RankineHugoniotQuantizer,
     VectorQuantizer,
 )
 from keras_pinn.study.config import VARIANTS, Budget
@@ -44,6 +45,9 @@ class Network:
         quantizer_input: maps coordinates to the quantiser's inputs, or None.
         grid_shape: the grid a grid-bound network (GridConv) works on, or None.
         info: facts for the results (e.g. grid shape, powers).
+        setup: None, or ``setup(problem) -> list of callbacks``: connects
+            the network to the problem before training (e.g. a schedule of
+            the residual's diffusion) and returns the callbacks of ``fit``.
     """
 
     model: keras.Model
@@ -52,10 +56,15 @@ class Network:
     quantizer_input: keras.Model | None = None
     grid_shape: tuple[int, ...] | None = None
     info: dict = field(default_factory=dict)
+    setup: Callable | None = None
 
     def code_indices(self, points: np.ndarray) -> np.ndarray | None:
         """The VectorQuantizer's code index at each point, or None."""
         if self.quantizer is None:
+            return None
+        if isinstance(self.quantizer, RankineHugoniotQuantizer):
+            return np.asarray(keras.ops.convert_to_numpy(self.quantizer.code_indices(points))).astype("int32")
+        if self.quantizer_input is None:
             return None
         z = self.quantizer.project(self.quantizer_input(points))
         _, _, indices = self.quantizer.quantize_embedding(z)
@@ -89,6 +98,7 @@ def _mlp(
     residual: bool = False,
     quantize: bool = False,
     name: str = "mlp",
+    soft: bool = False,
 ) -> Network:
     """A fully connected network.
 
@@ -104,13 +114,16 @@ def _mlp(
         quantize: put a VectorQuantizer (code concatenated to the inputs)
             before the hidden layers, as in the article's idea 4.
         name: model name.
+        soft: a soft VectorQuantizer (``temperature=1``) instead of the
+            straight-through one.
     """
     inputs = keras.Input((domain.dim,), name="coordinates")
     h = DomainScaler(domain, name="domain_scaler")(inputs) if scale else inputs
     network = Network(model=None)
     if quantize:
         network.quantizer_input = keras.Model(inputs, h, name="quantizer_input")
-        network.quantizer = VectorQuantizer(budget.vq_codes, budget.vq_dim, concat_input=True, name="vq")
+        network.quantizer = VectorQuantizer(budget.vq_codes, budget.vq_dim, concat_input=True, name="vq",
+                                            temperature=ANNEAL_TEMPERATURES[0] if soft else None)
         h = network.quantizer(h)
         network.info.update(vq_codes=budget.vq_codes, vq_dim=budget.vq_dim)
     hidden = []
@@ -139,7 +152,7 @@ def _parallel_pow_relu(domain, order: int, budget: Budget, preserve_variance: bo
     block = ParallelPowerBlock(units=budget.width, max_power=order + 1, n_layers=budget.depth, name="powers")
     h = block(h)
     outputs = _dense(1, name="output")(h)
-    info = {"max_power": order + 1}
+    info: dict = {"max_power": order + 1}
     if preserve_variance:
         # 1024 interior points (fixed seed), scaled as the block sees them.
         sample = scaler(domain.sample_interior(1024, seed=0))
@@ -186,6 +199,123 @@ def _norm_factory(kind: str) -> Callable[[int], keras.Layer]:
     return make
 
 
+def _parallel_pow_relu_last(domain, order: int, budget: Budget) -> Network:
+    """Parallel branches, ``k = 1 .. order + 1``, of ReLU layers whose *last*
+    layer alone is raised to the power ``k`` (each branch a piecewise
+    polynomial of degree ``k``, not ``k^depth``), concatenated."""
+    inputs = keras.Input((domain.dim,), name="coordinates")
+    h = DomainScaler(domain, name="domain_scaler")(inputs)
+    branches = []
+    for k in range(1, order + 2):
+        z = h
+        for i in range(budget.depth):
+            z = _dense(budget.width, name=f"branch{k}_dense_{i}")(z)
+            z = PowReLU(k if i == budget.depth - 1 else 1, name=f"branch{k}_relu_{i}")(z)
+        branches.append(z)
+    outputs = _dense(1, name="output")(keras.layers.Concatenate(name="concat")(branches))
+    return Network(keras.Model(inputs, outputs, name="parallel_pow_relu_last"),
+                   info={"max_power": order + 1, "power": "last layer only"})
+
+
+RH_BOUNDARY_WIDTH = 0.05
+"""``boundary_width`` of the RH-coupled quantiser's surrogate code gradient
+(scaled units: 2.5 % of the domain's half width)."""
+
+
+def _rh_vq(domain, order: int, budget: Budget, conservation: bool = False, code_noise: float = 0.02) -> Network:
+    """The Rankine-Hugoniot-coupled two-code quantiser on Buckley-Leverett
+    (M = 2): stop-gradient coordinates, two codes, RH and Oleinik penalties
+    on the code boundary (:class:`RankineHugoniotQuantizer`); with
+    ``conservation`` also the integral mass balance; ``code_noise=0``
+    starts the boundary exactly at the corner (0, 0)."""
+    inputs = keras.Input((domain.dim,), name="coordinates")
+    layer = RankineHugoniotQuantizer(
+        units=budget.width, depth=budget.depth, lower=[float(v) for v in domain.lower],
+        upper=[float(v) for v in domain.upper], flux="buckley_leverett", m=2.0, name="rh_vq",
+        conservation_weight=1.0 if conservation else 0.0, boundary_width=RH_BOUNDARY_WIDTH, code_noise=code_noise)
+    outputs = layer(inputs)
+    network = Network(keras.Model(inputs, outputs, name="rh_vq"), quantizer=layer,
+                      info={"vq_codes": 2, "initial_shock_speed": float(keras.ops.convert_to_numpy(layer.shock_speed()))})
+
+    def setup(problem) -> list:
+        return [_ShockSpeedLog(layer)]
+
+    network.setup = setup
+    return network
+
+
+class _ShockSpeedLog(keras.callbacks.Callback):
+    """Records the code boundary's speed and its position at t = 0 per epoch
+    (``history`` entries ``shock_speed`` and ``shock_x0``)."""
+
+    def __init__(self, layer: RankineHugoniotQuantizer):
+        super().__init__()
+        self.layer = layer
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        points, _ = self.layer.boundary_points()
+        points = np.asarray(keras.ops.convert_to_numpy(points))
+        speed = float(keras.ops.convert_to_numpy(self.layer.shock_speed()))
+        logs["shock_speed"] = speed
+        logs["shock_x0"] = float(points[0, 0] - speed * points[0, 1])
+
+
+ANNEAL_TEMPERATURES = (1.0, 0.01)
+"""Start and end temperature of the annealed soft quantiser."""
+
+ANNEAL_FRACTION = 0.8
+"""Fraction of the epochs over which the temperature falls (geometrically)
+and the diffusion (linearly in log T) to zero; the rest is trained at the
+end values."""
+
+
+class AnnealSchedule(keras.callbacks.Callback):
+    """Lowers a soft VectorQuantizer's temperature from ``T0`` to ``T1``
+    geometrically over the first ``ANNEAL_FRACTION`` of the epochs, setting
+    the variable at the start of each epoch (outside the compiled step).
+    :meth:`diffusion_scale` is ``log(T / T1) / log(T0 / T1)``: 1 at the
+    start, 0 once the temperature is down, read from the same variable."""
+
+    def __init__(self, layer: VectorQuantizer, temperatures: tuple[float, float] = ANNEAL_TEMPERATURES,
+                 fraction: float = ANNEAL_FRACTION):
+        super().__init__()
+        self.layer = layer
+        self.t0, self.t1 = (float(v) for v in temperatures)
+        self.fraction = float(fraction)
+
+    def temperature_at(self, epoch: int, epochs: int) -> float:
+        """The temperature of epoch ``epoch`` (0-based) of ``epochs``."""
+        span = max(1.0, self.fraction * (epochs - 1))
+        progress = min(1.0, epoch / span)
+        return self.t0 * (self.t1 / self.t0) ** progress
+
+    def diffusion_scale(self):
+        t = keras.ops.convert_to_tensor(self.layer.temperature)
+        return keras.ops.log(t / self.t1) / float(np.log(self.t0 / self.t1))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.layer.temperature.assign(self.temperature_at(epoch, int(self.params["epochs"])))
+
+
+def _vq_soft(domain, order: int, budget: Budget) -> Network:
+    """The article's VQ network with a soft quantiser annealed from T = 1 to
+    0.01 while the problem's artificial diffusion falls to 0."""
+    network = _mlp(domain, budget, quantize=True, name="vq_soft_anneal", soft=True)
+    assert isinstance(network.quantizer, VectorQuantizer)
+    schedule = AnnealSchedule(network.quantizer)
+
+    def setup(problem) -> list:
+        if getattr(problem.pde, "diffusion", 0.0) > 0:
+            problem.pde.diffusion_scale = schedule.diffusion_scale
+        return [schedule]
+
+    network.setup = setup
+    network.info.update(temperatures=list(ANNEAL_TEMPERATURES), anneal_fraction=ANNEAL_FRACTION)
+    return network
+
+
 BUILDERS: dict[str, Callable] = {
     "mlp": lambda domain, order, budget: _mlp(domain, budget),
     "residual_mlp": lambda domain, order, budget: _mlp(domain, budget, residual=True, name="residual_mlp"),
@@ -207,6 +337,11 @@ BUILDERS: dict[str, Callable] = {
     "relu": lambda domain, order, budget: _mlp(domain, budget, activation="relu", name="relu"),
     "gridconv": _gridconv,
     "vq": lambda domain, order, budget: _mlp(domain, budget, quantize=True, name="vq"),
+    "rh_vq": _rh_vq,
+    "rh_vq_mass": lambda domain, order, budget: _rh_vq(domain, order, budget, conservation=True),
+    "rh_vq_corner": lambda domain, order, budget: _rh_vq(domain, order, budget, code_noise=0.0),
+    "vq_soft": _vq_soft,
+    "parallel_pow_relu_last": _parallel_pow_relu_last,
 }
 """Builder of each ``Variant.builder`` name: ``builder(domain, order, budget)``."""
 
