@@ -136,9 +136,10 @@ def test_plan_trains_shared_configurations_once():
     assert options.problems == config.DEFAULT_PROBLEMS == ("heat_units",)
     assert ids.count("heat_units__mlp__s0") == 1
     assert not any(v in config.QUICK_SKIPS for r in plan for v in [r.variant])
-    expected = sum(
-        len(options.idea_problems(i)) * len(options.idea_variants(i)) for i in options.ideas
-    ) * 2 - len(options.problems) * 2  # mlp shared by ideas 1 and 2 on each problem, 2 seeds
+    expected = (
+        sum(len(options.idea_problems(i)) * len(options.idea_variants(i)) for i in options.ideas) * 2
+        - len(options.problems) * 2
+    )  # mlp shared by ideas 1 and 2 on each problem, 2 seeds
     assert len(plan) == expected
     bl = [r for r in plan if r.problem == "buckley_leverett"]
     assert {r.variant for r in bl} == {"mlp_welge", "vq_welge", "mlp", "vq", "mlp_diffusion"}
@@ -224,9 +225,18 @@ def _fake_runs(errors: dict) -> list[dict]:
     for (problem, variant), values in errors.items():
         for seed, e in enumerate(values):
             status = "failed" if e == "crash" else "ok" if e is not None else "diverged"
-            runs.append({"backend": "jax", "problem": problem, "variant": variant, "seed": seed,
-                         "run_id": f"{problem}__{variant}__s{seed}", "error": e if status == "ok" else None,
-                         "status": status, **({"message": "ValueError: boom"} if status == "failed" else {})})
+            runs.append(
+                {
+                    "backend": "jax",
+                    "problem": problem,
+                    "variant": variant,
+                    "seed": seed,
+                    "run_id": f"{problem}__{variant}__s{seed}",
+                    "error": e if status == "ok" else None,
+                    "status": status,
+                    **({"message": "ValueError: boom"} if status == "failed" else {}),
+                }
+            )
     return runs
 
 
@@ -250,8 +260,9 @@ def test_summary_and_verdicts_come_from_the_numbers():
     assert entry["values"]["relative_l2"] == [0.1, 0.2, 0.3]
     failed = next(e for e in summary if (e["problem"], e["variant"]) == ("burgers", "batch_norm"))
     assert failed["error"]["mean"] is None and failed["n_diverged"] == 3
-    options = make_options(ideas="1", problems="burgers,heat_units", seeds=3,
-                           variants="mlp,no_scaling,batch_norm,layer_norm,residual_mlp")
+    options = make_options(
+        ideas="1", problems="burgers,heat_units", seeds=3, variants="mlp,no_scaling,batch_norm,layer_norm,residual_mlp"
+    )
     (verdict,) = report.verdicts(options, summary, ["jax"])
     by = {(c["variant"], c["reference"]): c for c in verdict["comparisons"]}
     scaler = by[("no_scaling", "mlp")]
@@ -305,9 +316,20 @@ def test_tiny_study_end_to_end(tmp_path):
     from keras_pinn.study import run_study
 
     options = make_options(
-        ideas="4", variants="mlp,vq", seeds=1, steps=4,
-        backends=BACKEND, out=str(tmp_path / "report"), width=4, depth=2, n_collocation=48, n_condition=8,
-        tsne_points=16, log_points=2, vq_codes=3, vq_dim=2,
+        ideas="4",
+        variants="mlp,vq",
+        seeds=1,
+        steps=4,
+        backends=BACKEND,
+        out=str(tmp_path / "report"),
+        width=4,
+        depth=2,
+        n_collocation=48,
+        n_condition=8,
+        tsne_points=16,
+        log_points=2,
+        vq_codes=3,
+        vq_dim=2,
     )
     results = run_study(options, in_process=True, progress=False, command="pytest")
     out = tmp_path / "report"
@@ -344,9 +366,12 @@ def test_tiny_study_end_to_end(tmp_path):
     figures = loaded["figures"]
     (verdict,) = loaded["verdicts"]
     assert [(c["variant"], c["reference"]) for c in verdict["comparisons"]] == [("vq", "mlp")]
-    for key in (f"solutions/{BACKEND}/vector_quantization/buckley_leverett",
-                f"losses/{BACKEND}/vector_quantization/buckley_leverett", f"vq_codes/{BACKEND}",
-                f"tsne/{BACKEND}/buckley_leverett"):
+    for key in (
+        f"solutions/{BACKEND}/vector_quantization/buckley_leverett",
+        f"losses/{BACKEND}/vector_quantization/buckley_leverett",
+        f"vq_codes/{BACKEND}",
+        f"tsne/{BACKEND}/buckley_leverett",
+    ):
         assert key in figures, sorted(figures)
     for name in figures.values():
         path = out / "figures" / name

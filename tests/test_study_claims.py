@@ -14,7 +14,7 @@ from keras_pinn.layers import ParallelPowerBlock
 
 def _branch_std(block, x):
     out = np.asarray(keras.ops.convert_to_numpy(block(x)), dtype="float64")
-    return [float(out[:, k * block.units:(k + 1) * block.units].std()) for k in range(block.max_power)]
+    return [float(out[:, k * block.units : (k + 1) * block.units].std()) for k in range(block.max_power)]
 
 
 def test_relu_power_branches_are_dead_at_depth_8_without_and_alive_with_variance_preserving_init():
@@ -54,16 +54,16 @@ def test_study_variants_for_the_claims_build():
     assert len(net.info["branch_output_std"]) == 3 and net.info["branch_output_std"][0] > 0.2
     for name in ("layer_norm_scaled", "learnable_norm_scaled"):
         net = build_network(name, problem.domain, problem.order, budget)
-        assert any(isinstance(layer, keras.layers.Layer) and layer.name == "domain_scaler"
-                   for layer in net.model.layers)
+        assert any(
+            isinstance(layer, keras.layers.Layer) and layer.name == "domain_scaler" for layer in net.model.layers
+        )
 
 
 def test_batch_norm_is_also_scored_with_full_set_statistics():
     from keras_pinn.study.config import BUDGETS, RunSpec
     from keras_pinn.study.runner import run_one
 
-    budget = BUDGETS["quick"].replace(steps=4, log_points=2, width=4, depth=2, n_collocation=64,
-                                      n_condition=8)
+    budget = BUDGETS["quick"].replace(steps=4, log_points=2, width=4, depth=2, n_collocation=64, n_condition=8)
     record = run_one(RunSpec("heat_units", "batch_norm", 0), budget)
     assert record["status"] == "ok", record.get("message")
     metrics = record["metrics"]

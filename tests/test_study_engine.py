@@ -25,10 +25,35 @@ from keras_pinn.study.config import make_options
 
 BACKEND = keras.backend.backend()
 ROOT = Path(__file__).resolve().parent.parent
-TINY = dict(ideas="4", variants="mlp", steps=4, width=4, depth=2, n_collocation=48, n_condition=8,
-            tsne_points=16, log_points=2, backends=BACKEND)
-TINY_ARGS = ["--ideas", "4", "--variants", "mlp", "--steps", "4", "--width", "4", "--depth", "2",
-             "--collocation", "48", "--backend", BACKEND, "--no-figures"]
+TINY = dict(
+    ideas="4",
+    variants="mlp",
+    steps=4,
+    width=4,
+    depth=2,
+    n_collocation=48,
+    n_condition=8,
+    tsne_points=16,
+    log_points=2,
+    backends=BACKEND,
+)
+TINY_ARGS = [
+    "--ideas",
+    "4",
+    "--variants",
+    "mlp",
+    "--steps",
+    "4",
+    "--width",
+    "4",
+    "--depth",
+    "2",
+    "--collocation",
+    "48",
+    "--backend",
+    BACKEND,
+    "--no-figures",
+]
 
 
 def _entries():
@@ -57,9 +82,20 @@ def _parser_error(argv, capsys) -> str:
 
 @pytest.mark.parametrize(
     "option, value",
-    [("--lr", "inf"), ("--lr", "nan"), ("--lr", "-inf"), ("--lr", "0"), ("--lr", "-0.1"), ("--diffusion", "inf"),
-     ("--diffusion", "0"), ("--steps", "0"), ("--width", "-2"), ("--depth", "0"), ("--collocation", "1.5"),
-     ("--workers", "0")],
+    [
+        ("--lr", "inf"),
+        ("--lr", "nan"),
+        ("--lr", "-inf"),
+        ("--lr", "0"),
+        ("--lr", "-0.1"),
+        ("--diffusion", "inf"),
+        ("--diffusion", "0"),
+        ("--steps", "0"),
+        ("--width", "-2"),
+        ("--depth", "0"),
+        ("--collocation", "1.5"),
+        ("--workers", "0"),
+    ],
 )
 def test_numeric_options_must_be_positive_and_finite(option, value, capsys, tmp_path):
     err = _parser_error(["--out", str(tmp_path / "r"), f"{option}={value}"], capsys)
@@ -152,8 +188,17 @@ def test_the_engine_modules_import_no_backend():
 
 
 def _fake_result(spec: dict, backend: str, key: str, error: float) -> dict:
-    record = {**spec, "backend": backend, "status": "ok", "error": error, "steps": 4, "wall_time_s": 0.1,
-              "total_time_s": 0.1, "history": {"loss": [1.0, 0.5]}, "final_losses": {"loss": 0.5}}
+    record = {
+        **spec,
+        "backend": backend,
+        "status": "ok",
+        "error": error,
+        "steps": 4,
+        "wall_time_s": 0.1,
+        "total_time_s": 0.1,
+        "history": {"loss": [1.0, 0.5]},
+        "final_losses": {"loss": 0.5},
+    }
     return {"format": 1, "key": key, "record": record, "problem": None, "files": {}}
 
 
@@ -180,10 +225,13 @@ def test_a_run_that_raises_is_retried_once_then_recorded_as_failed(monkeypatch, 
     engine.prepare_out(options)
     outcome = engine.execute(options, in_process=True, progress=True)
     assert (outcome.total, outcome.ran, outcome.skipped, outcome.failed) == (3, 3, 0, 2)
-    assert sorted(calls) == sorted(["buckley_leverett__mlp__s0"] * 2 + ["buckley_leverett__mlp__s1"] * 2
-                                   + ["buckley_leverett__mlp__s2"] * 2)
-    stored = {s: json.loads(engine.record_path(tmp_path / "r", BACKEND, f"buckley_leverett__mlp__s{s}").read_text())
-              for s in range(3)}
+    assert sorted(calls) == sorted(
+        ["buckley_leverett__mlp__s0"] * 2 + ["buckley_leverett__mlp__s1"] * 2 + ["buckley_leverett__mlp__s2"] * 2
+    )
+    stored = {
+        s: json.loads(engine.record_path(tmp_path / "r", BACKEND, f"buckley_leverett__mlp__s{s}").read_text())
+        for s in range(3)
+    }
     assert stored[0]["attempts"] == 2 and stored[0]["record"]["status"] == "failed"
     assert stored[0]["record"]["message"] == "RuntimeError: boom in the run"
     assert "flaky" in stored[0]["record"]["traceback"]
@@ -226,12 +274,19 @@ def test_a_killed_study_resumes_with_only_the_rest_and_the_same_results(tmp_path
     assert len(expected["runs"]) == seeds
 
     out = tmp_path / "killed"
-    script = ("import sys; from keras_pinn.study import make_options, run_study; "
-              f"run_study(make_options(**{TINY!r}, seeds={seeds}, out=sys.argv[1]), in_process=True, "
-              "progress=False, figures=False)")
-    proc = subprocess.Popen([sys.executable, "-c", script, str(out)], cwd=ROOT,
-                            env=engine.worker_env(BACKEND, dict(os.environ, PYTHONPATH=str(ROOT))),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    script = (
+        "import sys; from keras_pinn.study import make_options, run_study; "
+        f"run_study(make_options(**{TINY!r}, seeds={seeds}, out=sys.argv[1]), in_process=True, "
+        "progress=False, figures=False)"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(out)],
+        cwd=ROOT,
+        env=engine.worker_env(BACKEND, dict(os.environ, PYTHONPATH=str(ROOT))),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     records = out / "runs" / BACKEND
     deadline = time.monotonic() + 300
     while not (records.exists() and list(records.glob("*.json"))):
@@ -274,8 +329,15 @@ def test_a_killed_study_resumes_with_only_the_rest_and_the_same_results(tmp_path
 
 
 def _start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def test_a_study_on_a_cluster_of_a_scheduler_and_two_worker_processes(tmp_path, capsys):
@@ -283,8 +345,24 @@ def test_a_study_on_a_cluster_of_a_scheduler_and_two_worker_processes(tmp_path, 
 
     env = dict(os.environ, PYTHONPATH=str(ROOT), DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
     scheduler_file = tmp_path / "scheduler.json"
-    procs = [_start([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
-                     "--no-dashboard", "--scheduler-file", str(scheduler_file)], env, tmp_path / "scheduler.log")]
+    procs = [
+        _start(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(scheduler_file),
+            ],
+            env,
+            tmp_path / "scheduler.log",
+        )
+    ]
     try:
         deadline = time.monotonic() + 120
         while not scheduler_file.exists():
@@ -293,12 +371,23 @@ def test_a_study_on_a_cluster_of_a_scheduler_and_two_worker_processes(tmp_path, 
         time.sleep(0.2)
         address = json.loads(scheduler_file.read_text())["address"]
         assert address.startswith("tcp://127.0.0.1:")
-        worker_env = engine.worker_env(BACKEND, {**env, "KERAS_PINN_TEST_FAILING_RUN": "buckley_leverett__mlp__s1",
-                                                 "KERAS_PINN_TEST_DYING_RUN": "buckley_leverett__mlp__s3"})
+        worker_env = engine.worker_env(
+            BACKEND,
+            {
+                **env,
+                "KERAS_PINN_TEST_FAILING_RUN": "buckley_leverett__mlp__s1",
+                "KERAS_PINN_TEST_DYING_RUN": "buckley_leverett__mlp__s3",
+            },
+        )
         for i in range(2):
             command = engine.worker_command(address, BACKEND, f"test-{BACKEND}-{i}", str(tmp_path / "scratch"))
-            procs.append(_start([*command, "--preload", str(ROOT / "tests" / "study_engine_preload.py")],
-                                worker_env, tmp_path / f"worker{i}.log"))
+            procs.append(
+                _start(
+                    [*command, "--preload", str(ROOT / "tests" / "study_engine_preload.py")],
+                    worker_env,
+                    tmp_path / f"worker{i}.log",
+                )
+            )
         out = tmp_path / "report"
         code = main([*TINY_ARGS, "--seeds", "4", "--out", str(out), "--scheduler", address])
         printed = capsys.readouterr().out

@@ -56,8 +56,14 @@ def test_ratio_of_geometric_means_and_its_seeded_bootstrap_interval():
     rng = np.random.default_rng(1)
     la, lb = rng.normal(0.0, 0.3, 8), rng.normal(1.0, 0.3, 8)
     ours = stats.ratio_ci(np.exp(la), np.exp(lb), seed=3)
-    ref = sps.bootstrap((la, lb), lambda x, y, axis=-1: x.mean(axis) - y.mean(axis), n_resamples=2000,
-                        method="percentile", vectorized=True, random_state=np.random.default_rng(3))
+    ref = sps.bootstrap(
+        (la, lb),
+        lambda x, y, axis=-1: x.mean(axis) - y.mean(axis),
+        n_resamples=2000,
+        method="percentile",
+        vectorized=True,
+        random_state=np.random.default_rng(3),
+    )
     assert ours["low"] == pytest.approx(math.exp(ref.confidence_interval.low), rel=1e-12)
     assert ours["high"] == pytest.approx(math.exp(ref.confidence_interval.high), rel=1e-12)
     assert ours["low"] < math.exp(-1.0) < ours["high"]
@@ -101,9 +107,18 @@ def _runs(problem, variant, errors, backend="jax", metric=None):
         metrics = {"relative_l2": e}
         if metric:
             metrics[metric[0]] = metric[1][seed]
-        runs.append({"backend": backend, "problem": problem, "variant": variant, "seed": seed,
-                     "run_id": f"{problem}__{variant}__s{seed}", "status": "ok", "error": e,
-                     "metrics": metrics})
+        runs.append(
+            {
+                "backend": backend,
+                "problem": problem,
+                "variant": variant,
+                "seed": seed,
+                "run_id": f"{problem}__{variant}__s{seed}",
+                "status": "ok",
+                "error": e,
+                "metrics": metrics,
+            }
+        )
     return runs
 
 
@@ -133,8 +148,7 @@ def test_small_or_noisy_differences_are_inconclusive_and_clear_ones_decided():
     base = list(0.05 * np.exp(rng.normal(0, 0.1, 8)))
     close = list(0.055 * np.exp(rng.normal(0, 0.1, 8)))  # 1.1x: significant maybe, never an effect
     far = list(0.5 * np.exp(rng.normal(0, 0.1, 8)))  # 10x worse
-    runs = (_runs("burgers", "mlp", base) + _runs("burgers", "pow_relu", close)
-            + _runs("burgers", "relu", far))
+    runs = _runs("burgers", "mlp", base) + _runs("burgers", "pow_relu", close) + _runs("burgers", "relu", far)
     found = report.verdicts(options, report.summarize(runs), ["jax"])
     inconclusive = _verdict(found, "relu_powers", "pow_relu", "mlp")
     assert inconclusive["verdict"] == "inconclusive"
@@ -151,10 +165,12 @@ def test_buckley_leverett_target_is_the_shock_position():
     options = make_options(ideas="4", seeds=3)
     good = ("shock_position_error", [0.01, 0.02, 0.015])
     bad = ("shock_position_error", [0.4, 0.5, 0.45])
-    runs = (_runs("buckley_leverett", "mlp_welge", [0.3, 0.3, 0.3], metric=good)
-            + _runs("buckley_leverett", "vq_welge", [0.31, 0.3, 0.29], metric=good)
-            + _runs("buckley_leverett", "mlp", [0.5, 0.5, 0.5], metric=bad)
-            + _runs("buckley_leverett", "vq", [0.5, 0.49, 0.51], metric=bad))
+    runs = (
+        _runs("buckley_leverett", "mlp_welge", [0.3, 0.3, 0.3], metric=good)
+        + _runs("buckley_leverett", "vq_welge", [0.31, 0.3, 0.29], metric=good)
+        + _runs("buckley_leverett", "mlp", [0.5, 0.5, 0.5], metric=bad)
+        + _runs("buckley_leverett", "vq", [0.5, 0.49, 0.51], metric=bad)
+    )
     found = report.verdicts(options, report.summarize(runs), ["jax"])
     assert _verdict(found, "vector_quantization", "vq", "mlp")["verdict"] == "baseline unsolved"
     assert _verdict(found, "vector_quantization", "vq_welge", "mlp_welge")["verdict"] == "inconclusive"

@@ -27,8 +27,9 @@ def _t(values):
 def test_flux_values():
     np.testing.assert_allclose(_np(conservation_flux(_t([0.5, 1.0]), "burgers")), [0.125, 0.5])
     # f(0.5) = 0.25 / (0.25 + 0.25 / 2) = 2/3 for M = 2.
-    np.testing.assert_allclose(_np(conservation_flux(_t([0.0, 0.5, 1.0]), "buckley_leverett", 2.0)),
-                               [0.0, 2.0 / 3.0, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(
+        _np(conservation_flux(_t([0.0, 0.5, 1.0]), "buckley_leverett", 2.0)), [0.0, 2.0 / 3.0, 1.0], rtol=1e-6
+    )
     with pytest.raises(ValueError, match="flux='heat'"):
         conservation_flux(_t([0.5]), "heat")
 
@@ -41,7 +42,8 @@ def test_rankine_hugoniot_penalty_by_hand():
     # Masked to the first point: 0; to the second: 0.015625.
     assert float(_np(rankine_hugoniot_penalty(u_left, u_right, 0.5, "burgers", mask=_t([1, 0])))) == 0.0
     assert float(_np(rankine_hugoniot_penalty(u_left, u_right, 0.5, "burgers", mask=_t([0, 1])))) == (
-        pytest.approx(0.015625))
+        pytest.approx(0.015625)
+    )
     # Buckley-Leverett, M = 2: the Welge shock (s*, 0) at sigma satisfies RH.
     s_star, sigma = np.sqrt(1.0 / 3.0), (1.0 + np.sqrt(3.0)) / 2.0
     value = float(_np(rankine_hugoniot_penalty(_t([s_star]), _t([0.0]), sigma, "buckley_leverett", 2.0)))
@@ -75,8 +77,9 @@ def test_oleinik_penalty_by_hand():
 def _hand_layer(**kwargs) -> RankineHugoniotQuantizer:
     """Domain [0, 2] x [0, 1], Burgers flux, boundary x = 0.5 + 0.5 t, left
     branch 0.5, right branch 0 (all weights zero, head bias (0.5, 0))."""
-    layer = RankineHugoniotQuantizer(units=4, depth=1, lower=(0.0, 0.0), upper=(2.0, 1.0), flux="burgers",
-                                     n_boundary=4, n_entropy=1, **kwargs)
+    layer = RankineHugoniotQuantizer(
+        units=4, depth=1, lower=(0.0, 0.0), upper=(2.0, 1.0), flux="burgers", n_boundary=4, n_entropy=1, **kwargs
+    )
     layer(np.zeros((2, 2), "float32"))
     # Scaled coordinates xi = x - 1, eta = 2 t - 1: the line is
     # xi = -0.25 + 0.25 eta; a point on it and its normal (1, -0.25).
@@ -100,8 +103,9 @@ def test_boundary_points_lie_on_the_bisector():
     # Equidistant from the two codes (in scaled coordinates).
     scaled = _np(layer.scale(points))
     codes = _np(layer.codes())
-    np.testing.assert_allclose(np.linalg.norm(scaled - codes[0], axis=1), np.linalg.norm(scaled - codes[1], axis=1),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        np.linalg.norm(scaled - codes[0], axis=1), np.linalg.norm(scaled - codes[1], axis=1), rtol=1e-5
+    )
     assert float(_np(layer.shock_speed())) == pytest.approx(0.5, rel=1e-6)
     # Left of the line: code 0 and u = 0.5; right: code 1 and u = 0.
     x = np.array([[0.4, 0.0], [0.6, 0.0], [0.7, 0.5], [0.8, 0.5]], "float32")
@@ -163,8 +167,16 @@ def test_surrogate_gradient_keeps_the_value_and_input_derivatives():
 def test_rh_quantizer_keras_round_trip(tmp_path):
     keras.utils.set_random_seed(3)
     inputs = keras.Input((2,))
-    layer = RankineHugoniotQuantizer(units=8, depth=2, lower=(0.0, 0.0), upper=(1.5, 1.0), conservation_weight=0.5,
-                                     boundary_width=0.05, code_step=0.5, seed=7)
+    layer = RankineHugoniotQuantizer(
+        units=8,
+        depth=2,
+        lower=(0.0, 0.0),
+        upper=(1.5, 1.0),
+        conservation_weight=0.5,
+        boundary_width=0.05,
+        code_step=0.5,
+        seed=7,
+    )
     model = keras.Model(inputs, layer(inputs))
     path = tmp_path / "rh.keras"
     model.save(path)
@@ -206,8 +218,7 @@ def test_rh_quantizer_rejects_bad_arguments(kwargs, message):
 
 
 def _soft_vq(temperature: float) -> VectorQuantizer:
-    vq = VectorQuantizer(num_codes=2, code_dim=2, temperature=temperature, commitment_weight=0.0,
-                         codebook_weight=0.0)
+    vq = VectorQuantizer(num_codes=2, code_dim=2, temperature=temperature, commitment_weight=0.0, codebook_weight=0.0)
     vq(np.zeros((1, 2), "float32"))
     vq.projection.kernel.assign(np.eye(2, dtype="float32"))
     vq.projection.bias.assign(np.zeros(2, "float32"))

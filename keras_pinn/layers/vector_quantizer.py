@@ -9,7 +9,13 @@ from typing import Any
 import keras
 from keras import ops
 
-__all__ = ["RankineHugoniotQuantizer", "VectorQuantizer", "conservation_flux", "oleinik_penalty", "rankine_hugoniot_penalty"]
+__all__ = [
+    "RankineHugoniotQuantizer",
+    "VectorQuantizer",
+    "conservation_flux",
+    "oleinik_penalty",
+    "rankine_hugoniot_penalty",
+]
 
 
 def _l2_normalize(x: Any, epsilon: float) -> Any:
@@ -18,39 +24,20 @@ def _l2_normalize(x: Any, epsilon: float) -> Any:
 
 
 def _check_int(name: str, value: Any, minimum: int = 1) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or value < minimum
-    ):
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}"
-        )
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
     return int(value)
 
 
 def _check_weight(name: str, value: Any) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(float(value))
-        or value < 0
-    ):
-        raise ValueError(
-            f"`{name}` must be a finite number >= 0. Received: {name}={value!r}"
-        )
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)) or value < 0:
+        raise ValueError(f"`{name}` must be a finite number >= 0. Received: {name}={value!r}")
     return float(value)
 
 
 def _check_fraction(name: str, value: Any) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not 0 <= float(value) <= 1
-    ):
-        raise ValueError(
-            f"`{name}` must be a number in [0, 1]. Received: {name}={value!r}"
-        )
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) <= 1:
+        raise ValueError(f"`{name}` must be a number in [0, 1]. Received: {name}={value!r}")
     return float(value)
 
 
@@ -224,14 +211,10 @@ class VectorQuantizer(keras.layers.Layer):
         self.initial_temperature = None if temperature is None else float(temperature)
         self.num_codes = _check_int("num_codes", num_codes)
         self.code_dim = _check_int("code_dim", code_dim)
-        self.commitment_weight = _check_weight(
-            "commitment_weight", commitment_weight
-        )
+        self.commitment_weight = _check_weight("commitment_weight", commitment_weight)
         self.codebook_weight = _check_weight("codebook_weight", codebook_weight)
         self.dead_code_threshold = (
-            None
-            if dead_code_threshold is None
-            else _check_fraction("dead_code_threshold", dead_code_threshold)
+            None if dead_code_threshold is None else _check_fraction("dead_code_threshold", dead_code_threshold)
         )
         if (
             isinstance(epsilon, bool)
@@ -239,9 +222,7 @@ class VectorQuantizer(keras.layers.Layer):
             or not math.isfinite(float(epsilon))
             or not float(epsilon) > 0
         ):
-            raise ValueError(
-                f"`epsilon` must be a finite number > 0. Received: epsilon={epsilon!r}"
-            )
+            raise ValueError(f"`epsilon` must be a finite number > 0. Received: epsilon={epsilon!r}")
         self.epsilon = float(epsilon)
         self.return_indices = bool(return_indices)
         self.concat_input = bool(concat_input)
@@ -276,9 +257,7 @@ class VectorQuantizer(keras.layers.Layer):
                 initializer=keras.initializers.Constant(self.initial_temperature),
                 trainable=False,
             )
-        self.input_spec = keras.InputSpec(
-            min_ndim=2, axes={-1: input_shape[-1]}
-        )
+        self.input_spec = keras.InputSpec(min_ndim=2, axes={-1: input_shape[-1]})
         self.built = True
 
     # -- pieces of the forward pass, public so they can be inspected/tested --
@@ -302,9 +281,7 @@ class VectorQuantizer(keras.layers.Layer):
     def _nearest(self, z: Any) -> Any:
         """Indices of the codes of highest cosine similarity to ``z``."""
         z_unit = z if self.normalize else _l2_normalize(z, self.epsilon)
-        codes_unit = _l2_normalize(
-            ops.convert_to_tensor(self.codebook), self.epsilon
-        )
+        codes_unit = _l2_normalize(ops.convert_to_tensor(self.codebook), self.epsilon)
         similarity = ops.matmul(z_unit, ops.transpose(codes_unit))
         return ops.cast(ops.argmax(similarity, axis=-1), "int32")
 
@@ -343,12 +320,8 @@ class VectorQuantizer(keras.layers.Layer):
 
     def compute_vq_losses(self, z: Any, q: Any) -> tuple[Any, Any]:
         """The weighted ``(codebook_loss, commitment_loss)`` for ``z``, ``q``."""
-        codebook_loss = ops.mean(
-            ops.sum(ops.square(ops.stop_gradient(z) - q), axis=-1)
-        )
-        commitment_loss = ops.mean(
-            ops.sum(ops.square(z - ops.stop_gradient(q)), axis=-1)
-        )
+        codebook_loss = ops.mean(ops.sum(ops.square(ops.stop_gradient(z) - q), axis=-1))
+        commitment_loss = ops.mean(ops.sum(ops.square(z - ops.stop_gradient(q)), axis=-1))
         return (
             self.codebook_weight * codebook_loss,
             self.commitment_weight * commitment_loss,
@@ -369,9 +342,7 @@ class VectorQuantizer(keras.layers.Layer):
         input_shape = tuple(input_shape)
         width: int | None = self.code_dim
         if self.concat_input:
-            width = None if input_shape[-1] is None else (
-                input_shape[-1] + self.code_dim
-            )
+            width = None if input_shape[-1] is None else (input_shape[-1] + self.code_dim)
         out_shape = input_shape[:-1] + (width,)
         if self.return_indices:
             return out_shape, input_shape[:-1]
@@ -442,8 +413,7 @@ class VectorQuantizer(keras.layers.Layer):
             threshold = self.dead_code_threshold
         if threshold is None:
             raise ValueError(
-                "`threshold` must be given when the layer has no "
-                "`dead_code_threshold`. Received: threshold=None"
+                "`threshold` must be given when the layer has no `dead_code_threshold`. Received: threshold=None"
             )
         threshold = _check_fraction("threshold", threshold)
         fractions, z = self._code_fractions(inputs)
@@ -452,9 +422,7 @@ class VectorQuantizer(keras.layers.Layer):
         n_dead = int(ops.convert_to_numpy(ops.sum(ops.cast(dead, "int32"))))
         if n_dead == 0:
             return 0
-        choice = keras.random.randint(
-            (self.num_codes,), 0, ops.shape(z)[0], seed=seed
-        )
+        choice = keras.random.randint((self.num_codes,), 0, ops.shape(z)[0], seed=seed)
         candidates = ops.cast(ops.take(z, choice, axis=0), self.codebook.dtype)
         current = ops.convert_to_tensor(self.codebook)
         self.codebook.assign(ops.where(dead[:, None], candidates, current))
@@ -472,12 +440,8 @@ class VectorQuantizer(keras.layers.Layer):
                 "concat_input": self.concat_input,
                 "dead_code_threshold": self.dead_code_threshold,
                 "normalize": self.normalize,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "codebook_initializer": keras.initializers.serialize(
-                    self.codebook_initializer
-                ),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "codebook_initializer": keras.initializers.serialize(self.codebook_initializer),
                 "epsilon": self.epsilon,
                 "temperature": self.initial_temperature,
             }
@@ -509,8 +473,7 @@ def conservation_flux(u: Any, flux: str, m: float = 2.0) -> Any:
     raise ValueError(f"`flux` must be one of {_FLUXES}. Received: flux={flux!r}")
 
 
-def rankine_hugoniot_penalty(u_left: Any, u_right: Any, speed: Any, flux: str, m: float = 2.0,
-                             mask: Any = None) -> Any:
+def rankine_hugoniot_penalty(u_left: Any, u_right: Any, speed: Any, flux: str, m: float = 2.0, mask: Any = None) -> Any:
     """Mean squared violation of the Rankine-Hugoniot jump condition.
 
     ``mean_i (s (u_L - u_R) - (f(u_L) - f(u_R)))^2`` over the points with
@@ -528,8 +491,9 @@ def rankine_hugoniot_penalty(u_left: Any, u_right: Any, speed: Any, flux: str, m
     return _masked_mean(ops.square(jump), mask)
 
 
-def oleinik_penalty(u_left: Any, u_right: Any, speed: Any, flux: str, m: float = 2.0, n_samples: int = 8,
-                    mask: Any = None) -> Any:
+def oleinik_penalty(
+    u_left: Any, u_right: Any, speed: Any, flux: str, m: float = 2.0, n_samples: int = 8, mask: Any = None
+) -> Any:
     """Squared-hinge violation of Oleinik's entropy condition.
 
     Oleinik's condition (LeVeque 1992, eq. 3.47): for every ``u`` between
@@ -722,8 +686,9 @@ class RankineHugoniotQuantizer(keras.layers.Layer):
         self.entropy_weight = _check_weight("entropy_weight", entropy_weight)
         low, high = (float(v) for v in initial_speed)
         if not 0 < low <= high:
-            raise ValueError(f"`initial_speed` must be (low, high) with 0 < low <= high. "
-                             f"Received: initial_speed={initial_speed!r}")
+            raise ValueError(
+                f"`initial_speed` must be (low, high) with 0 < low <= high. Received: initial_speed={initial_speed!r}"
+            )
         self.initial_speed = (low, high)
         self.code_noise = _check_weight("code_noise", code_noise)
         self.seed = seed
@@ -735,12 +700,16 @@ class RankineHugoniotQuantizer(keras.layers.Layer):
         self.code_step = float(code_step)
         self.boundary_width = _check_weight("boundary_width", boundary_width)
         self.hidden = [
-            keras.layers.Dense(self.units, activation="tanh", kernel_initializer="glorot_normal",
-                               dtype=self.dtype_policy, name=f"dense_{i}")
+            keras.layers.Dense(
+                self.units,
+                activation="tanh",
+                kernel_initializer="glorot_normal",
+                dtype=self.dtype_policy,
+                name=f"dense_{i}",
+            )
             for i in range(self.depth)
         ]
-        self.head = keras.layers.Dense(2, kernel_initializer="glorot_normal", dtype=self.dtype_policy,
-                                       name="heads")
+        self.head = keras.layers.Dense(2, kernel_initializer="glorot_normal", dtype=self.dtype_policy, name="heads")
 
     # -- geometry ----------------------------------------------------------
 
@@ -844,8 +813,9 @@ class RankineHugoniotQuantizer(keras.layers.Layer):
         u_left, u_right = self.left_right(self.heads(points))
         speed = self.shock_speed()
         rh = rankine_hugoniot_penalty(u_left, u_right, speed, self.flux, self.m, inside)
-        entropy = oleinik_penalty(u_left, u_right, ops.ones_like(u_left) * speed, self.flux, self.m,
-                                  self.n_entropy, inside)
+        entropy = oleinik_penalty(
+            u_left, u_right, ops.ones_like(u_left) * speed, self.flux, self.m, self.n_entropy, inside
+        )
         return self.rh_weight * rh, self.entropy_weight * entropy
 
     def _select(self, points: Any, surrogate: bool = False) -> Any:
@@ -885,10 +855,12 @@ class RankineHugoniotQuantizer(keras.layers.Layer):
         # Net inflow through x0 and x1, midpoint rule on nt * nq cells in time.
         n_cells = nt * nq
         tau = ops.convert_to_tensor([t0 + (t1 - t0) * (j + 0.5) / n_cells for j in range(n_cells)], dtype=dtype)
-        inflow = conservation_flux(self._select(ops.stack([ops.full((n_cells,), x0, dtype=dtype), tau], -1)),
-                                   self.flux, self.m)
-        outflow = conservation_flux(self._select(ops.stack([ops.full((n_cells,), x1, dtype=dtype), tau], -1)),
-                                    self.flux, self.m)
+        inflow = conservation_flux(
+            self._select(ops.stack([ops.full((n_cells,), x0, dtype=dtype), tau], -1)), self.flux, self.m
+        )
+        outflow = conservation_flux(
+            self._select(ops.stack([ops.full((n_cells,), x1, dtype=dtype), tau], -1)), self.flux, self.m
+        )
         cell = (t1 - t0) / n_cells
         net = cell * ops.cumsum(ops.sum(ops.reshape(inflow - outflow, (nt, nq)), axis=1))
         balance = ops.stack([masses[k + 1] - masses[0] for k in range(nt)]) - net

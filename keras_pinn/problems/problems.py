@@ -63,8 +63,12 @@ class Problem:
     def model(self, network, n_collocation: int = 2000, n_condition: int = 256, **kwargs) -> PINNModel:
         """A :class:`PINNModel` for this problem around ``network``."""
         return PINNModel(
-            network, self.domain, self.pde, conditions=self.conditions(n_condition),
-            n_collocation=n_collocation, **kwargs,
+            network,
+            self.domain,
+            self.pde,
+            conditions=self.conditions(n_condition),
+            n_collocation=n_collocation,
+            **kwargs,
         )
 
     def grid(self) -> np.ndarray:
@@ -113,7 +117,6 @@ class BurgersResidual(_ResidualBase):
         return d("u", "t") + d("u") * d("u", "x") - nu * d("u", "x", "x")
 
 
-
 @keras.saving.register_keras_serializable(package="keras_pinn")
 class HelmholtzResidual(_ResidualBase):
     """``u_xx + u_yy + k^2 u - q(x, y)`` with the source of the exact
@@ -132,7 +135,6 @@ class HelmholtzResidual(_ResidualBase):
         return d.laplacian("u", ("x", "y")) + self.k**2 * d("u") - q
 
 
-
 @keras.saving.register_keras_serializable(package="keras_pinn")
 class HeatResidual(_ResidualBase):
     """``u_t - alpha u_xx``."""
@@ -146,7 +148,6 @@ class HeatResidual(_ResidualBase):
 
     def __call__(self, d):
         return d("u", "t") - self.alpha * d("u", "x", "x")
-
 
 
 @keras.saving.register_keras_serializable(package="keras_pinn")
@@ -193,7 +194,6 @@ class BuckleyLeverettResidual(_ResidualBase):
         return r
 
 
-
 def burgers(nu: float = 0.01 / np.pi) -> Problem:
     """Viscous Burgers on ``x in [-1, 1], t in [0, 1]``, ``u(x, 0) = -sin(pi x)``,
     ``u(+-1, t) = 0``; reference by the Cole-Hopf integral (Raissi et al. 2019)."""
@@ -206,9 +206,13 @@ def burgers(nu: float = 0.01 / np.pi) -> Problem:
         ]
 
     return Problem(
-        "burgers", domain, BurgersResidual(nu), conditions,
+        "burgers",
+        domain,
+        BurgersResidual(nu),
+        conditions,
         lambda p: _col(ref.burgers_solution(p[:, 0], p[:, 1], nu=nu)),
-        order=2, grid_shape=(256, 100),
+        order=2,
+        grid_shape=(256, 100),
         description=f"Burgers, nu = {nu:.5g}, shock at x = 0",
     )
 
@@ -227,9 +231,13 @@ def helmholtz(k: float = 1.0, a1: float = 1.0, a2: float = 4.0) -> Problem:
         return [DirichletBC(0.0, n_points=n, name="bc")]
 
     return Problem(
-        "helmholtz", domain, HelmholtzResidual(k, a1, a2), conditions,
+        "helmholtz",
+        domain,
+        HelmholtzResidual(k, a1, a2),
+        conditions,
         lambda p: _col(ref.helmholtz_solution(p[:, 0], p[:, 1], a1=a1, a2=a2)),
-        order=2, grid_shape=(101, 101),
+        order=2,
+        grid_shape=(101, 101),
         description=f"Helmholtz 2D, k = {k:g}, u = sin({a1:g} pi x) sin({a2:g} pi y)",
     )
 
@@ -246,9 +254,13 @@ def heat(alpha: float = 0.1) -> Problem:
         ]
 
     return Problem(
-        "heat", domain, HeatResidual(alpha), conditions,
+        "heat",
+        domain,
+        HeatResidual(alpha),
+        conditions,
         lambda p: _col(ref.heat_solution(p[:, 0], p[:, 1], alpha=alpha)),
-        order=2, grid_shape=(101, 101),
+        order=2,
+        grid_shape=(101, 101),
         description=f"heat, alpha = {alpha:g}",
     )
 
@@ -258,8 +270,9 @@ def _initial_heat(points):
     return np.sin(np.pi * points[:, 0])
 
 
-def buckley_leverett(m: float = 2.0, diffusion: float = 0.0, t1: float = 1.0, flux: str = "plain",
-                     length: float = 1.5) -> Problem:
+def buckley_leverett(
+    m: float = 2.0, diffusion: float = 0.0, t1: float = 1.0, flux: str = "plain", length: float = 1.5
+) -> Problem:
     """Buckley-Leverett ``S_t + f(S)_x = 0`` on ``x in [0, length], t in [0, t1]``,
     ``S(x, 0) = 0``, ``S(0, t) = 1``; exact solution by Welge's tangent
     construction (shock saturation ``sqrt(1 / (1 + M))``, speed
@@ -284,12 +297,21 @@ def buckley_leverett(m: float = 2.0, diffusion: float = 0.0, t1: float = 1.0, fl
         ]
 
     return Problem(
-        "buckley_leverett", domain, BuckleyLeverettResidual(m, diffusion, flux), conditions,
+        "buckley_leverett",
+        domain,
+        BuckleyLeverettResidual(m, diffusion, flux),
+        conditions,
         lambda p: _col(ref.buckley_leverett_solution(p[:, 0], p[:, 1], m=m)),
-        order=2 if diffusion > 0 else 1, grid_shape=(301, 101),
+        order=2 if diffusion > 0 else 1,
+        grid_shape=(301, 101),
         description=f"Buckley-Leverett, M = {m:g}, x in [0, {length:g}], {flux} flux, diffusion = {diffusion:g}",
-        parameters={"m": float(m), "diffusion": float(diffusion), "flux": flux, "length": float(length),
-                    "t1": float(t1)},
+        parameters={
+            "m": float(m),
+            "diffusion": float(diffusion),
+            "flux": flux,
+            "length": float(length),
+            "t1": float(t1),
+        },
     )
 
 
@@ -312,9 +334,13 @@ def heat_units(alpha: float = 100.0, length: float = 100.0, t1: float = 10.0) ->
         ]
 
     return Problem(
-        "heat_units", domain, HeatResidual(alpha), conditions,
+        "heat_units",
+        domain,
+        HeatResidual(alpha),
+        conditions,
         lambda p: _col(ref.heat_solution(p[:, 0], p[:, 1], alpha=alpha, length=length)),
-        order=2, grid_shape=(101, 101),
+        order=2,
+        grid_shape=(101, 101),
         description=f"heat in physical units, x in [0, {length:g}], t in [0, {t1:g}], alpha = {alpha:g}",
         parameters={"alpha": float(alpha), "length": float(length), "t1": float(t1)},
     )
@@ -338,5 +364,10 @@ class _HeatUnitsInitial:
         return cls(**config)
 
 
-PROBLEMS: dict[str, Callable[..., Problem]] = {"burgers": burgers, "helmholtz": helmholtz, "heat": heat, "heat_units": heat_units,
-            "buckley_leverett": buckley_leverett}
+PROBLEMS: dict[str, Callable[..., Problem]] = {
+    "burgers": burgers,
+    "helmholtz": helmholtz,
+    "heat": heat,
+    "heat_units": heat_units,
+    "buckley_leverett": buckley_leverett,
+}

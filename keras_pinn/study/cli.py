@@ -33,7 +33,15 @@ from keras_pinn.study.config import (
     plan_runs,
 )
 
-__all__ = ["add_arguments", "main", "options_from_args", "report_main", "run_from_args", "run_study", "write_study_report"]
+__all__ = [
+    "add_arguments",
+    "main",
+    "options_from_args",
+    "report_main",
+    "run_from_args",
+    "run_study",
+    "write_study_report",
+]
 
 _BACKEND_PACKAGES = {"jax": "jax", "tensorflow": "tensorflow", "torch": "torch"}
 
@@ -57,6 +65,7 @@ def _positive_int(option: str):
         if value is None or value < 1:
             raise argparse.ArgumentTypeError(f"must be a positive integer. Received: {option}={text!r}")
         return value
+
     return parse
 
 
@@ -69,6 +78,7 @@ def _positive_float(option: str):
         if value is None or not math.isfinite(value) or value <= 0:
             raise argparse.ArgumentTypeError(f"must be a positive finite number. Received: {option}={text!r}")
         return value
+
     return parse
 
 
@@ -77,54 +87,106 @@ def _nonempty(option: str):
         if not text.strip():
             raise argparse.ArgumentTypeError(f"must not be empty. Received: {option}={text!r}")
         return text.strip()
+
     return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Adds the study's options to ``parser``."""
     ideas = ", ".join(f"{i.number}={k}" for k, i in IDEAS.items())
-    parser.add_argument("--backend", "--backends", dest="backend", nargs="+", metavar="NAME",
-                        help=f"backend(s) to run, each in its own process: {', '.join(BACKENDS)} or all "
-                             "(space- or comma-separated). Default: jax if installed, else Keras's backend")
-    parser.add_argument("--ideas", nargs="+", metavar="IDEA",
-                        help=f"ideas to run, by number or name ({ideas}) or all. Default: all")
-    parser.add_argument("--problems", nargs="+", metavar="NAME",
-                        help=f"problems of ideas 1 to 3 ({', '.join(PROBLEM_NAMES)}). "
-                             f"Default: {' '.join(DEFAULT_PROBLEMS)}. Idea 4 always uses buckley_leverett")
-    parser.add_argument("--variants", nargs="+", metavar="NAME",
-                        help=f"run only these variants ({', '.join(VARIANTS)}). Default: every variant")
-    parser.add_argument("--seeds", metavar="N|LIST",
-                        help="a count N (seeds 0 .. N-1) or a comma-separated list of seeds. "
-                             f"Default: {BUDGETS['quick'].seeds} (quick), {BUDGETS['full'].seeds} (full)")
-    parser.add_argument("--steps", type=_positive_int("--steps"), metavar="N",
-                        help="Adam steps per run (overrides the budget)")
-    parser.add_argument("--budget", choices=tuple(BUDGETS), default="quick",
-                        help="quick: " + _budget_text("quick") + "; full: " + _budget_text("full"))
-    parser.add_argument("--out", default="study-report", metavar="DIR",
-                        help="report folder (default: study-report). A folder of the same configuration "
-                             "resumes: its finished runs are kept; another study's folder is refused")
-    parser.add_argument("--collocation", type=_positive_int("--collocation"), metavar="N",
-                        help="collocation points (overrides the budget)")
-    parser.add_argument("--width", type=_positive_int("--width"), metavar="N",
-                        help="units per hidden layer (overrides the budget)")
-    parser.add_argument("--depth", type=_positive_int("--depth"), metavar="N",
-                        help="hidden layers (overrides the budget)")
-    parser.add_argument("--lr", type=_positive_float("--lr"), metavar="RATE",
-                        help="initial learning rate (overrides the budget)")
-    parser.add_argument("--diffusion", type=_positive_float("--diffusion"), default=DEFAULT_DIFFUSION, metavar="EPS",
-                        help=f"artificial diffusion of the mlp_diffusion variant (default {DEFAULT_DIFFUSION:g})")
-    parser.add_argument("--scheduler", type=_nonempty("--scheduler"), metavar="ADDRESS",
-                        help="run on the Dask cluster of this scheduler (e.g. tcp://host:8786), whose workers "
-                             "offer a resource per backend (see docs/study-engine.md). Default: a local "
-                             "cluster on this machine")
-    parser.add_argument("--workers", type=_positive_int("--workers"), metavar="N",
-                        help="worker processes of the local cluster, one thread each, shared out over the "
-                             "backends (default: the CPU cores, at least one per backend)")
-    parser.add_argument("--rerun", action="store_true",
-                        help="run every run again, even those already finished in --out")
-    parser.add_argument("--force", action="store_true",
-                        help="replace a report of another configuration in --out (deletes its runs, arrays, "
-                             "figures and report; nothing else in the folder)")
+    parser.add_argument(
+        "--backend",
+        "--backends",
+        dest="backend",
+        nargs="+",
+        metavar="NAME",
+        help=f"backend(s) to run, each in its own process: {', '.join(BACKENDS)} or all "
+        "(space- or comma-separated). Default: jax if installed, else Keras's backend",
+    )
+    parser.add_argument(
+        "--ideas", nargs="+", metavar="IDEA", help=f"ideas to run, by number or name ({ideas}) or all. Default: all"
+    )
+    parser.add_argument(
+        "--problems",
+        nargs="+",
+        metavar="NAME",
+        help=f"problems of ideas 1 to 3 ({', '.join(PROBLEM_NAMES)}). "
+        f"Default: {' '.join(DEFAULT_PROBLEMS)}. Idea 4 always uses buckley_leverett",
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        metavar="NAME",
+        help=f"run only these variants ({', '.join(VARIANTS)}). Default: every variant",
+    )
+    parser.add_argument(
+        "--seeds",
+        metavar="N|LIST",
+        help="a count N (seeds 0 .. N-1) or a comma-separated list of seeds. "
+        f"Default: {BUDGETS['quick'].seeds} (quick), {BUDGETS['full'].seeds} (full)",
+    )
+    parser.add_argument(
+        "--steps", type=_positive_int("--steps"), metavar="N", help="Adam steps per run (overrides the budget)"
+    )
+    parser.add_argument(
+        "--budget",
+        choices=tuple(BUDGETS),
+        default="quick",
+        help="quick: " + _budget_text("quick") + "; full: " + _budget_text("full"),
+    )
+    parser.add_argument(
+        "--out",
+        default="study-report",
+        metavar="DIR",
+        help="report folder (default: study-report). A folder of the same configuration "
+        "resumes: its finished runs are kept; another study's folder is refused",
+    )
+    parser.add_argument(
+        "--collocation",
+        type=_positive_int("--collocation"),
+        metavar="N",
+        help="collocation points (overrides the budget)",
+    )
+    parser.add_argument(
+        "--width", type=_positive_int("--width"), metavar="N", help="units per hidden layer (overrides the budget)"
+    )
+    parser.add_argument(
+        "--depth", type=_positive_int("--depth"), metavar="N", help="hidden layers (overrides the budget)"
+    )
+    parser.add_argument(
+        "--lr", type=_positive_float("--lr"), metavar="RATE", help="initial learning rate (overrides the budget)"
+    )
+    parser.add_argument(
+        "--diffusion",
+        type=_positive_float("--diffusion"),
+        default=DEFAULT_DIFFUSION,
+        metavar="EPS",
+        help=f"artificial diffusion of the mlp_diffusion variant (default {DEFAULT_DIFFUSION:g})",
+    )
+    parser.add_argument(
+        "--scheduler",
+        type=_nonempty("--scheduler"),
+        metavar="ADDRESS",
+        help="run on the Dask cluster of this scheduler (e.g. tcp://host:8786), whose workers "
+        "offer a resource per backend (see docs/study-engine.md). Default: a local "
+        "cluster on this machine",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int("--workers"),
+        metavar="N",
+        help="worker processes of the local cluster, one thread each, shared out over the "
+        "backends (default: the CPU cores, at least one per backend)",
+    )
+    parser.add_argument(
+        "--rerun", action="store_true", help="run every run again, even those already finished in --out"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a report of another configuration in --out (deletes its runs, arrays, "
+        "figures and report; nothing else in the folder)",
+    )
     parser.add_argument("--no-figures", action="store_true", help="skip the figures")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
@@ -132,8 +194,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def _budget_text(name: str) -> str:
     b = BUDGETS[name]
-    return (f"{b.seeds} seeds, {b.steps} steps, {b.n_collocation} collocation points, "
-            f"{b.depth}x{b.width} network")
+    return f"{b.seeds} seeds, {b.steps} steps, {b.n_collocation} collocation points, {b.depth}x{b.width} network"
 
 
 def _join(values: Sequence[str] | None) -> str | None:
@@ -144,9 +205,18 @@ def options_from_args(args: argparse.Namespace) -> StudyOptions:
     """Validated options from parsed arguments (``ValueError`` naming the
     offending argument and value otherwise)."""
     return make_options(
-        ideas=_join(args.ideas), problems=_join(args.problems), seeds=args.seeds, steps=args.steps,
-        budget=args.budget, backends=_join(args.backend), out=args.out, diffusion=args.diffusion,
-        variants=_join(args.variants), n_collocation=args.collocation, width=args.width, depth=args.depth,
+        ideas=_join(args.ideas),
+        problems=_join(args.problems),
+        seeds=args.seeds,
+        steps=args.steps,
+        budget=args.budget,
+        backends=_join(args.backend),
+        out=args.out,
+        diffusion=args.diffusion,
+        variants=_join(args.variants),
+        n_collocation=args.collocation,
+        width=args.width,
+        depth=args.depth,
         learning_rate=args.lr,
     )
 
@@ -215,19 +285,31 @@ def run_study(
     elif scheduler is None:
         _check_installed(options.backends)
     try:
-        engine.execute(options, rerun=rerun, in_process=in_process, scheduler=scheduler, workers=workers,
-                       progress=progress)
+        engine.execute(
+            options, rerun=rerun, in_process=in_process, scheduler=scheduler, workers=workers, progress=progress
+        )
     except KeyboardInterrupt:
-        print(f"\ninterrupted: the finished runs are kept in {options.out}/. Run the same command again to "
-              f"finish the study, or 'keras-pinn study report {options.out}' for a report of what is "
-              "finished.", file=sys.stderr, flush=True)
+        print(
+            f"\ninterrupted: the finished runs are kept in {options.out}/. Run the same command again to "
+            f"finish the study, or 'keras-pinn study report {options.out}' for a report of what is "
+            "finished.",
+            file=sys.stderr,
+            flush=True,
+        )
         raise
-    return write_study_report(options, command=command, wall_time_s=time.perf_counter() - start,
-                              figures=figures, progress=progress)
+    return write_study_report(
+        options, command=command, wall_time_s=time.perf_counter() - start, figures=figures, progress=progress
+    )
 
 
-def write_study_report(options: StudyOptions, *, command: str | None = None, wall_time_s: float | None = None,
-                       figures: bool = True, progress: bool = False) -> dict:
+def write_study_report(
+    options: StudyOptions,
+    *,
+    command: str | None = None,
+    wall_time_s: float | None = None,
+    figures: bool = True,
+    progress: bool = False,
+) -> dict:
     """Writes the report of ``options.out`` from its finished runs (a study
     still running or interrupted gives a report of what is finished; its
     backends' status says how much)."""
@@ -259,27 +341,44 @@ def run_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser, pro
         engine.check_out(args.out)
         options = options_from_args(args)
         if importlib.util.find_spec("distributed") is None:
-            raise ValueError("The study runs on Dask, which is not installed: pip install 'keras-pinn[study]' "
-                             "(or 'dask[distributed]').")
+            raise ValueError(
+                "The study runs on Dask, which is not installed: pip install 'keras-pinn[study]' "
+                "(or 'dask[distributed]')."
+            )
         if args.scheduler is None:
             _check_installed(options.backends)
         elif args.workers is not None:
-            raise ValueError(f"--workers sizes the local cluster; with --scheduler the cluster's own workers run "
-                             f"the study. Received: --workers={args.workers}, --scheduler={args.scheduler!r}")
+            raise ValueError(
+                f"--workers sizes the local cluster; with --scheduler the cluster's own workers run "
+                f"the study. Received: --workers={args.workers}, --scheduler={args.scheduler!r}"
+            )
         engine.prepare_out(options, force=args.force, command=command)
     except ValueError as error:
         parser.error(str(error))
     n_runs = len(plan_runs(options))
-    chosen = "chosen with --backend" if args.backend else (
-        "JAX is installed" if options.backends == ("jax",) else "Keras's configured backend")
+    chosen = (
+        "chosen with --backend"
+        if args.backend
+        else ("JAX is installed" if options.backends == ("jax",) else "Keras's configured backend")
+    )
     b = options.budget
-    print(f"keras-pinn study: backend {', '.join(options.backends)} ({chosen}); budget {b.name}: "
-          f"{len(options.seeds)} seed(s), {b.steps} steps, {b.n_collocation} collocation points, "
-          f"{b.depth}x{b.width} networks; ideas {', '.join(options.ideas)}; {n_runs} runs per backend; "
-          f"report in {options.out}/", flush=True)
+    print(
+        f"keras-pinn study: backend {', '.join(options.backends)} ({chosen}); budget {b.name}: "
+        f"{len(options.seeds)} seed(s), {b.steps} steps, {b.n_collocation} collocation points, "
+        f"{b.depth}x{b.width} networks; ideas {', '.join(options.ideas)}; {n_runs} runs per backend; "
+        f"report in {options.out}/",
+        flush=True,
+    )
     try:
-        results = run_study(options, progress=not args.quiet, figures=not args.no_figures, command=command,
-                            scheduler=args.scheduler, workers=args.workers, rerun=args.rerun)
+        results = run_study(
+            options,
+            progress=not args.quiet,
+            figures=not args.no_figures,
+            command=command,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            rerun=args.rerun,
+        )
     except KeyboardInterrupt:
         return 130
     print(f"done in {results['wall_time_s']:.0f} s.")
@@ -294,7 +393,9 @@ def report_main(argv: Sequence[str] | None = None, prog: str = "python -m keras_
     runs; the study may be unfinished, interrupted or still running."""
     from keras_pinn.study import engine
 
-    parser = argparse.ArgumentParser(prog=prog, description=(report_main.__doc__ or "").split("\n\n")[0].replace("``", "'"))
+    parser = argparse.ArgumentParser(
+        prog=prog, description=(report_main.__doc__ or "").split("\n\n")[0].replace("``", "'")
+    )
     parser.add_argument("dir", metavar="DIR", help="the report folder of a study (its --out)")
     parser.add_argument("--no-figures", action="store_true", help="skip the figures")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -302,8 +403,10 @@ def report_main(argv: Sequence[str] | None = None, prog: str = "python -m keras_
         out = engine.check_out(args.dir, option="DIR")
         study = engine.load_study(out) if out.is_dir() else None
         if study is None:
-            raise ValueError(f"DIR holds no study: {engine.STUDY_FILE} is missing (a study's --out folder has it). "
-                             f"Received: DIR={args.dir!r}")
+            raise ValueError(
+                f"DIR holds no study: {engine.STUDY_FILE} is missing (a study's --out folder has it). "
+                f"Received: DIR={args.dir!r}"
+            )
         options = StudyOptions.from_dict({**study["options"], "out": str(out)})
     except ValueError as error:
         parser.error(str(error))

@@ -174,107 +174,148 @@ VARIANTS: dict[str, Variant] = {
     for v in [
         Variant("mlp", "tanh MLP + DomainScaler", "baseline: DomainScaler, Dense tanh layers", "mlp"),
         Variant(
-            "residual_mlp", "residual tanh MLP + DomainScaler",
-            "the article's snippet: DomainScaler, u = Dense(u) + u skip connections", "residual_mlp",
+            "residual_mlp",
+            "residual tanh MLP + DomainScaler",
+            "the article's snippet: DomainScaler, u = Dense(u) + u skip connections",
+            "residual_mlp",
         ),
         Variant("no_scaling", "no input scaling", "raw coordinates into the tanh MLP", "no_scaling"),
         Variant(
-            "batch_norm", "BatchNormalization",
-            "raw coordinates; BatchNormalization after every hidden Dense (before tanh)", "batch_norm",
+            "batch_norm",
+            "BatchNormalization",
+            "raw coordinates; BatchNormalization after every hidden Dense (before tanh)",
+            "batch_norm",
             allow_batch_normalization=True,
         ),
         Variant(
-            "layer_norm", "LayerNormalization",
-            "raw coordinates; LayerNormalization after every hidden Dense (before tanh)", "layer_norm",
+            "layer_norm",
+            "LayerNormalization",
+            "raw coordinates; LayerNormalization after every hidden Dense (before tanh)",
+            "layer_norm",
         ),
         Variant(
-            "learnable_norm", "LearnableNormalization",
+            "learnable_norm",
+            "LearnableNormalization",
             "raw coordinates; LearnableNormalization after every hidden Dense (before tanh)",
             "learnable_norm",
         ),
         Variant(
-            "layer_norm_scaled", "DomainScaler + LayerNormalization",
-            "DomainScaler; LayerNormalization after every hidden Dense (before tanh)", "layer_norm_scaled",
+            "layer_norm_scaled",
+            "DomainScaler + LayerNormalization",
+            "DomainScaler; LayerNormalization after every hidden Dense (before tanh)",
+            "layer_norm_scaled",
         ),
         Variant(
-            "learnable_norm_scaled", "DomainScaler + LearnableNormalization",
+            "learnable_norm_scaled",
+            "DomainScaler + LearnableNormalization",
             "DomainScaler; LearnableNormalization after every hidden Dense (before tanh)",
             "learnable_norm_scaled",
         ),
         Variant(
-            "parallel_pow_relu_vp", "ParallelPowerBlock, variance-preserving init",
+            "parallel_pow_relu_vp",
+            "ParallelPowerBlock, variance-preserving init",
             "ParallelPowerBlock with every branch rescaled to unit output variance at initialisation (LSUV)",
             "parallel_pow_relu_vp",
         ),
         Variant(
-            "parallel_pow_relu", "ParallelPowerBlock",
+            "parallel_pow_relu",
+            "ParallelPowerBlock",
             "DomainScaler; parallel branches with relu^k, k = 1 .. order + 1, concatenated",
             "parallel_pow_relu",
         ),
         Variant("pow_relu", "relu^(order+1) MLP", "DomainScaler; every hidden layer relu^(order + 1)", "pow_relu"),
         Variant("relu", "ReLU MLP", "DomainScaler; plain ReLU hidden layers", "relu"),
         Variant(
-            "gridconv_autodiff", "GridConv, autodiff",
+            "gridconv_autodiff",
+            "GridConv, autodiff",
             "CNN over the regular grid of collocation points, exact input derivatives; exact conditions",
-            "gridconv", sampler="grid", derivative_method="autodiff", hard_constraints=True,
+            "gridconv",
+            sampler="grid",
+            derivative_method="autodiff",
+            hard_constraints=True,
         ),
         Variant(
-            "gridconv_fd", "GridConv, finite differences",
+            "gridconv_fd",
+            "GridConv, finite differences",
             "CNN over the regular grid, PDE residual from finite differences on the grid; exact conditions",
-            "gridconv", sampler="grid", derivative_method="finite_difference", hard_constraints=True,
+            "gridconv",
+            sampler="grid",
+            derivative_method="finite_difference",
+            hard_constraints=True,
         ),
         Variant(
-            "mlp_grid", "tanh MLP on the grid",
-            "baseline MLP with the PDE points on the same regular grid; exact conditions", "mlp",
-            sampler="grid", hard_constraints=True,
+            "mlp_grid",
+            "tanh MLP on the grid",
+            "baseline MLP with the PDE points on the same regular grid; exact conditions",
+            "mlp",
+            sampler="grid",
+            hard_constraints=True,
         ),
         Variant(
-            "vq", "VectorQuantizer + MLP",
-            "DomainScaler; VectorQuantizer code concatenated to the coordinates, then the tanh MLP", "vq",
+            "vq",
+            "VectorQuantizer + MLP",
+            "DomainScaler; VectorQuantizer code concatenated to the coordinates, then the tanh MLP",
+            "vq",
         ),
         Variant(
-            "mlp_diffusion", "MLP + artificial diffusion",
+            "mlp_diffusion",
+            "MLP + artificial diffusion",
             "baseline MLP trained on the residual with a small artificial diffusion eps S_xx",
-            "mlp", problem_options=(("diffusion", None),),
+            "mlp",
+            problem_options=(("diffusion", None),),
         ),
         Variant(
-            "mlp_welge", "tanh MLP, Welge hull flux",
+            "mlp_welge",
+            "tanh MLP, Welge hull flux",
             "baseline MLP trained with Welge's convex-hull flux (Diab & Al Kobaisi 2021)",
-            "mlp", problem_options=(("flux", "welge"),),
-        ),
-        Variant(
-            "vq_welge", "VectorQuantizer + MLP, Welge hull flux",
-            "the VectorQuantizer network trained with Welge's convex-hull flux", "vq",
+            "mlp",
             problem_options=(("flux", "welge"),),
         ),
         Variant(
-            "rh_vq", "RH-coupled two-code quantiser",
+            "vq_welge",
+            "VectorQuantizer + MLP, Welge hull flux",
+            "the VectorQuantizer network trained with Welge's convex-hull flux",
+            "vq",
+            problem_options=(("flux", "welge"),),
+        ),
+        Variant(
+            "rh_vq",
+            "RH-coupled two-code quantiser",
             "two codes on stop-gradient coordinates, a two-headed tanh MLP, Rankine-Hugoniot and Oleinik "
-            "penalties on the code boundary; plain flux, no diffusion", "rh_vq",
+            "penalties on the code boundary; plain flux, no diffusion",
+            "rh_vq",
         ),
         Variant(
-            "rh_vq_mass", "RH-coupled quantiser + mass balance",
+            "rh_vq_mass",
+            "RH-coupled quantiser + mass balance",
             "rh_vq with the integral conservation law (mass in the domain = net inflow) as a further coupling; "
-            "plain flux, no diffusion", "rh_vq_mass",
+            "plain flux, no diffusion",
+            "rh_vq_mass",
         ),
         Variant(
-            "rh_vq_corner", "RH-coupled quantiser, boundary from the corner",
+            "rh_vq_corner",
+            "RH-coupled quantiser, boundary from the corner",
             "rh_vq with the initial boundary exactly through (x, t) = (0, 0) (no code noise; random speed)",
             "rh_vq_corner",
         ),
         Variant(
-            "rh_vq_welge", "RH-coupled two-code quantiser, Welge hull flux",
-            "the RH-coupled quantiser trained with Welge's convex-hull flux", "rh_vq",
+            "rh_vq_welge",
+            "RH-coupled two-code quantiser, Welge hull flux",
+            "the RH-coupled quantiser trained with Welge's convex-hull flux",
+            "rh_vq",
             problem_options=(("flux", "welge"),),
         ),
         Variant(
-            "vq_soft_anneal", "soft VQ annealed + vanishing diffusion",
+            "vq_soft_anneal",
+            "soft VQ annealed + vanishing diffusion",
             f"soft VectorQuantizer, temperature 1 -> 0.01, artificial diffusion {ANNEAL_DIFFUSION:g} -> 0 "
-            "over the first 80 % of the epochs", "vq_soft",
+            "over the first 80 % of the epochs",
+            "vq_soft",
             problem_options=(("diffusion", ANNEAL_DIFFUSION),),
         ),
         Variant(
-            "parallel_pow_relu_last", "ParallelPowerBlock, power in the last layer",
+            "parallel_pow_relu_last",
+            "ParallelPowerBlock, power in the last layer",
             "DomainScaler; parallel ReLU branches, relu^k (k = 1 .. order + 1) only in each branch's last layer",
             "parallel_pow_relu_last",
         ),
@@ -283,8 +324,18 @@ VARIANTS: dict[str, Variant] = {
 """Every network configuration the study knows, by name."""
 
 
-QUICK_SKIPS = ("residual_mlp", "pow_relu", "layer_norm", "learnable_norm", "rh_vq", "rh_vq_mass",
-               "rh_vq_corner", "rh_vq_welge", "vq_soft_anneal", "parallel_pow_relu_last")
+QUICK_SKIPS = (
+    "residual_mlp",
+    "pow_relu",
+    "layer_norm",
+    "learnable_norm",
+    "rh_vq",
+    "rh_vq_mass",
+    "rh_vq_corner",
+    "rh_vq_welge",
+    "vq_soft_anneal",
+    "parallel_pow_relu_last",
+)
 """Variants left out of the quick budget (which must finish within 5 minutes
 on a 2-core CPU): those of comparisons without a claim of the article, and
 the normalisation variants without DomainScaler (slow, without a Taylor
@@ -336,30 +387,57 @@ IDEAS: dict[str, Idea] = {
     i.key: i
     for i in [
         Idea(
-            "normalization", 1, "Normalisation (batch, layer, learnable) vs DomainScaler",
-            ("mlp", "no_scaling", "batch_norm", "layer_norm", "learnable_norm", "layer_norm_scaled",
-             "learnable_norm_scaled", "residual_mlp"),
+            "normalization",
+            1,
+            "Normalisation (batch, layer, learnable) vs DomainScaler",
             (
-                Comparison("no_scaling", "mlp", "worse",
-                           "without scaling the inputs to [-1, 1] with the domain's bounds, training is slower"),
+                "mlp",
+                "no_scaling",
+                "batch_norm",
+                "layer_norm",
+                "learnable_norm",
+                "layer_norm_scaled",
+                "learnable_norm_scaled",
+                "residual_mlp",
+            ),
+            (
+                Comparison(
+                    "no_scaling",
+                    "mlp",
+                    "worse",
+                    "without scaling the inputs to [-1, 1] with the domain's bounds, training is slower",
+                ),
                 Comparison("batch_norm", "mlp", "worse", "batch normalisation breaks PINN training"),
                 Comparison("layer_norm", "mlp", "not better", "layer-level normalisation is not necessary"),
-                Comparison("learnable_norm", "mlp", "not better",
-                           "layer-level normalisation is not necessary"),
-                Comparison("layer_norm_scaled", "mlp", "not better",
-                           "layer-level normalisation is not necessary (both with DomainScaler)"),
-                Comparison("learnable_norm_scaled", "mlp", "not better",
-                           "layer-level normalisation is not necessary (both with DomainScaler)"),
+                Comparison("learnable_norm", "mlp", "not better", "layer-level normalisation is not necessary"),
+                Comparison(
+                    "layer_norm_scaled",
+                    "mlp",
+                    "not better",
+                    "layer-level normalisation is not necessary (both with DomainScaler)",
+                ),
+                Comparison(
+                    "learnable_norm_scaled",
+                    "mlp",
+                    "not better",
+                    "layer-level normalisation is not necessary (both with DomainScaler)",
+                ),
                 Comparison("residual_mlp", "mlp", None),
             ),
         ),
         Idea(
-            "relu_powers", 2, "Powers of ReLU (parallel relu^k branches)",
+            "relu_powers",
+            2,
+            "Powers of ReLU (parallel relu^k branches)",
             ("mlp", "parallel_pow_relu", "parallel_pow_relu_vp", "pow_relu", "relu", "parallel_pow_relu_last"),
             (
                 Comparison("parallel_pow_relu", "mlp", "worse", "the parallel relu^k architecture fails to converge"),
-                Comparison("parallel_pow_relu_vp", "mlp", "worse",
-                           "the parallel relu^k architecture fails to converge (with no dead branch at the start)"),
+                Comparison(
+                    "parallel_pow_relu_vp",
+                    "mlp",
+                    "worse",
+                    "the parallel relu^k architecture fails to converge (with no dead branch at the start)",
+                ),
                 Comparison("relu", "mlp", "worse", "plain ReLU cannot represent second derivatives"),
                 Comparison("pow_relu", "mlp", None),
                 Comparison("parallel_pow_relu_last", "mlp", None),
@@ -367,25 +445,55 @@ IDEAS: dict[str, Idea] = {
             ),
         ),
         Idea(
-            "cnn", 3, "CNNs over a grid of collocation points",
+            "cnn",
+            3,
+            "CNNs over a grid of collocation points",
             ("mlp_grid", "gridconv_autodiff", "gridconv_fd"),
             (
-                Comparison("gridconv_autodiff", "mlp_grid", "worse",
-                           "a CNN on grid coordinates has no patterns to learn; it does not help"),
-                Comparison("gridconv_fd", "gridconv_autodiff", "better",
-                           "CNNs need a changed problem setting (finite differences on the grid, PhyGeoNet)"),
+                Comparison(
+                    "gridconv_autodiff",
+                    "mlp_grid",
+                    "worse",
+                    "a CNN on grid coordinates has no patterns to learn; it does not help",
+                ),
+                Comparison(
+                    "gridconv_fd",
+                    "gridconv_autodiff",
+                    "better",
+                    "CNNs need a changed problem setting (finite differences on the grid, PhyGeoNet)",
+                ),
                 Comparison("gridconv_fd", "mlp_grid", None),
             ),
         ),
         Idea(
-            "vector_quantization", 4, "Vector quantisation on Buckley-Leverett (M = 2)",
-            ("mlp_welge", "vq_welge", "mlp", "vq", "mlp_diffusion", "rh_vq", "rh_vq_mass",
-             "rh_vq_corner", "rh_vq_welge", "vq_soft_anneal"),
+            "vector_quantization",
+            4,
+            "Vector quantisation on Buckley-Leverett (M = 2)",
             (
-                Comparison("vq_welge", "mlp_welge", "not better",
-                           "the quantised network splits the domain, but not at the shock: no improvement"),
-                Comparison("vq", "mlp", "not better",
-                           "the quantised network splits the domain, but not at the shock: no improvement"),
+                "mlp_welge",
+                "vq_welge",
+                "mlp",
+                "vq",
+                "mlp_diffusion",
+                "rh_vq",
+                "rh_vq_mass",
+                "rh_vq_corner",
+                "rh_vq_welge",
+                "vq_soft_anneal",
+            ),
+            (
+                Comparison(
+                    "vq_welge",
+                    "mlp_welge",
+                    "not better",
+                    "the quantised network splits the domain, but not at the shock: no improvement",
+                ),
+                Comparison(
+                    "vq",
+                    "mlp",
+                    "not better",
+                    "the quantised network splits the domain, but not at the shock: no improvement",
+                ),
                 Comparison("mlp", "mlp_welge", None),
                 Comparison("mlp_diffusion", "mlp", None),
                 Comparison("rh_vq", "mlp_welge", None),
@@ -463,11 +571,29 @@ BUDGETS: dict[str, Budget] = {
     # baseline relative L2 0.079 and 0.115 and the Buckley-Leverett (Welge)
     # baseline shock position errors 0.11 and 0.19, within the quick targets
     # (TARGETS["quick"]); 1000 steps would not fit in 5 minutes.
-    "quick": Budget("quick", seeds=2, steps=600, n_collocation=1000, n_condition=128,
-                    width=20, depth=3, learning_rate=1e-2, tsne_points=200),
+    "quick": Budget(
+        "quick",
+        seeds=2,
+        steps=600,
+        n_collocation=1000,
+        n_condition=128,
+        width=20,
+        depth=3,
+        learning_rate=1e-2,
+        tsne_points=200,
+    ),
     # Raissi et al.'s 8 x 20 tanh network; 8 seeds per arm for the statistics.
-    "full": Budget("full", seeds=8, steps=10_000, n_collocation=4000, n_condition=256,
-                   width=20, depth=8, learning_rate=3e-3, log_points=100),
+    "full": Budget(
+        "full",
+        seeds=8,
+        steps=10_000,
+        n_collocation=4000,
+        n_condition=256,
+        width=20,
+        depth=8,
+        learning_rate=3e-3,
+        log_points=100,
+    ),
 }
 
 
@@ -485,8 +611,13 @@ class RunSpec:
         return f"{self.problem}__{self.variant}__s{self.seed}"
 
     def to_dict(self) -> dict:
-        return {"run_id": self.run_id, "problem": self.problem, "variant": self.variant,
-                "seed": self.seed, "problem_options": dict(self.problem_options)}
+        return {
+            "run_id": self.run_id,
+            "problem": self.problem,
+            "variant": self.variant,
+            "seed": self.seed,
+            "problem_options": dict(self.problem_options),
+        }
 
 
 @dataclass
@@ -515,10 +646,16 @@ class StudyOptions:
     variants: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict:
-        return {"ideas": list(self.ideas), "problems": list(self.problems), "seeds": list(self.seeds),
-                "budget": self.budget.to_dict(), "backends": list(self.backends), "out": self.out,
-                "diffusion": self.diffusion,
-                "variants": None if self.variants is None else list(self.variants)}
+        return {
+            "ideas": list(self.ideas),
+            "problems": list(self.problems),
+            "seeds": list(self.seeds),
+            "budget": self.budget.to_dict(),
+            "backends": list(self.backends),
+            "out": self.out,
+            "diffusion": self.diffusion,
+            "variants": None if self.variants is None else list(self.variants),
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> StudyOptions:
@@ -701,8 +838,13 @@ def make_options(
     if not (isinstance(diffusion, (int, float)) and not isinstance(diffusion, bool) and diffusion > 0):
         raise ValueError(f"`diffusion` must be a positive number. Received: diffusion={diffusion!r}")
     options = StudyOptions(
-        ideas=parse_ideas(ideas), problems=parse_problems(problems, budget), seeds=parse_seeds(seeds, chosen.seeds),
-        budget=chosen, backends=parse_backends(backends), out=str(out), diffusion=float(diffusion),
+        ideas=parse_ideas(ideas),
+        problems=parse_problems(problems, budget),
+        seeds=parse_seeds(seeds, chosen.seeds),
+        budget=chosen,
+        backends=parse_backends(backends),
+        out=str(out),
+        diffusion=float(diffusion),
         variants=parse_variants(variants),
     )
     if "cnn" in options.ideas:

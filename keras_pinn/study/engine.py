@@ -70,9 +70,20 @@ SCRATCH = ".dask-scratch"
 # (mean run times of the quick budget measured in docs/study/*-quick*; a
 # variant not listed counts as 1).
 _VARIANT_COST = {
-    "gridconv_autodiff": 2.0, "learnable_norm": 2.0, "layer_norm": 1.9, "parallel_pow_relu": 1.6,
-    "vq": 1.5, "mlp": 1.1, "batch_norm": 1.0, "no_scaling": 0.9, "residual_mlp": 0.8, "mlp_grid": 0.8,
-    "pow_relu": 0.8, "mlp_diffusion": 0.7, "relu": 0.5, "gridconv_fd": 0.5,
+    "gridconv_autodiff": 2.0,
+    "learnable_norm": 2.0,
+    "layer_norm": 1.9,
+    "parallel_pow_relu": 1.6,
+    "vq": 1.5,
+    "mlp": 1.1,
+    "batch_norm": 1.0,
+    "no_scaling": 0.9,
+    "residual_mlp": 0.8,
+    "mlp_grid": 0.8,
+    "pow_relu": 0.8,
+    "mlp_diffusion": 0.7,
+    "relu": 0.5,
+    "gridconv_fd": 0.5,
 }
 _BACKEND_COST = {"jax": 1.0, "torch": 1.8, "tensorflow": 2.8}
 
@@ -163,8 +174,9 @@ def load_study(out: str | os.PathLike) -> dict | None:
     return json.loads(path.read_text())
 
 
-def prepare_out(options: StudyOptions, *, force: bool = False, command: str | None = None,
-                option: str = "--out") -> Path:
+def prepare_out(
+    options: StudyOptions, *, force: bool = False, command: str | None = None, option: str = "--out"
+) -> Path:
     """Makes ``options.out`` ready for this study and records it there.
 
     The same configuration (:func:`configuration`) resumes: its finished runs
@@ -183,19 +195,26 @@ def prepare_out(options: StudyOptions, *, force: bool = False, command: str | No
             raise OutFolderError(
                 f"{option} {str(out)!r} holds a study report of unknown configuration (no {STUDY_FILE}). "
                 f"Choose another {option}, or add --force to replace that report. "
-                f"Received: {option}={options.out!r}")
+                f"Received: {option}={options.out!r}"
+            )
         if found is not None and found.get("configuration") != mine:
             theirs = found.get("configuration") or {}
             diff = _differences(theirs, mine)
             raise OutFolderError(
                 f"{option} {str(out)!r} holds another study's report (a different configuration: {diff}). "
                 f"Choose another {option}, run that study's own command to resume it, or add --force to "
-                f"replace it. Received: {option}={options.out!r}")
+                f"replace it. Received: {option}={options.out!r}"
+            )
     if force:
         _remove_study(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    study = {"format": FORMAT, "configuration": mine, "options": options.to_dict(), "command": command,
-             "written": time.strftime("%Y-%m-%d %H:%M:%S")}
+    study = {
+        "format": FORMAT,
+        "configuration": mine,
+        "options": options.to_dict(),
+        "command": command,
+        "written": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
     _write_json(out / STUDY_FILE, study)
     return out
 
@@ -352,8 +371,9 @@ class Progress:
         self.cost_left -= task.cost
         elapsed = time.perf_counter() - self.start
         left = self.cost_left * elapsed / self.cost_done if self.cost_done else 0.0
-        self.say(f"[{self.done}/{self.total}] {_clock(elapsed)} elapsed, about {_clock(left)} left | "
-                 f"{run_line(record)}")
+        self.say(
+            f"[{self.done}/{self.total}] {_clock(elapsed)} elapsed, about {_clock(left)} left | {run_line(record)}"
+        )
 
 
 # -- execution ------------------------------------------------------------------------
@@ -371,8 +391,15 @@ class Outcome:
     dashboard: str | None = None
 
 
-def execute(options: StudyOptions, *, rerun: bool = False, in_process: bool = False,
-            scheduler: str | None = None, workers: int | None = None, progress: bool = True) -> Outcome:
+def execute(
+    options: StudyOptions,
+    *,
+    rerun: bool = False,
+    in_process: bool = False,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> Outcome:
     """Runs every run of ``options`` that ``options.out`` does not hold yet.
 
     Args:
@@ -416,8 +443,14 @@ def execute(options: StudyOptions, *, rerun: bool = False, in_process: bool = Fa
 
 
 def _failed_result(task: Task, message: str, trace: str | None, attempts: int) -> dict:
-    record = {**task.spec.to_dict(), "backend": task.backend, "status": "failed", "error": None,
-              "message": message, "traceback": (trace or "")[-3000:]}
+    record = {
+        **task.spec.to_dict(),
+        "backend": task.backend,
+        "status": "failed",
+        "error": None,
+        "message": message,
+        "traceback": (trace or "")[-3000:],
+    }
     return {"format": FORMAT, "key": task.key, "attempts": attempts, "record": record}
 
 
@@ -439,8 +472,9 @@ def _execute_here(options: StudyOptions, todo: list[Task], report: Progress, out
     while queue:
         task = queue.pop(0)
         try:
-            result = execute_run(task.spec.to_dict(), options.budget.to_dict(), task.backend, task.key,
-                                 scratch=str(scratch))
+            result = execute_run(
+                task.spec.to_dict(), options.budget.to_dict(), task.backend, task.key, scratch=str(scratch)
+            )
         except RunFailed as failure:
             result, reason = failure.result, failure.result["record"].get("message", "")
         except Exception as error:
@@ -474,15 +508,21 @@ def worker_env(backend: str, base: dict | None = None) -> dict:
     env = dict(os.environ if base is None else base)
     env["KERAS_BACKEND"] = backend
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
-                 "TF_NUM_INTEROP_THREADS"):
+    for name in (
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "TF_NUM_INTRAOP_THREADS",
+        "TF_NUM_INTEROP_THREADS",
+    ):
         env.setdefault(name, "1")
     flags = env.get("XLA_FLAGS", "")
     if "xla_cpu_multi_thread_eigen" not in flags:
         env["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false").strip()
     if backend == "jax":
-        cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-                             "keras-pinn", "jax-compilation-cache")
+        cache = os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "keras-pinn", "jax-compilation-cache"
+        )
         env.setdefault("JAX_COMPILATION_CACHE_DIR", cache)
         env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
         env.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
@@ -492,9 +532,23 @@ def worker_env(backend: str, base: dict | None = None) -> dict:
 def worker_command(address: str, backend: str, name: str, scratch: str | None = None) -> list[str]:
     """The ``dask worker`` command of one worker of ``backend`` (one thread,
     the resource ``<backend>=1``); run it with :func:`worker_env`."""
-    command = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
-               "--nworkers", "1", "--resources", f"{backend}=1", "--name", name, "--no-dashboard",
-               "--death-timeout", "120"]
+    command = [
+        sys.executable,
+        "-m",
+        "distributed.cli.dask_worker",
+        address,
+        "--nthreads",
+        "1",
+        "--nworkers",
+        "1",
+        "--resources",
+        f"{backend}=1",
+        "--name",
+        name,
+        "--no-dashboard",
+        "--death-timeout",
+        "120",
+    ]
     if scratch:
         command += ["--local-directory", scratch]
     return command
@@ -522,9 +576,15 @@ class _LocalCluster:
         # A run whose worker dies is failed at once by the scheduler, then
         # queued again once by execute(): one re-queue in all.
         with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-            self.cluster = LocalCluster(n_workers=0, host="127.0.0.1", scheduler_port=0,
-                                        dashboard_address=dashboard, processes=True,
-                                        local_directory=str(self.scratch), silence_logs=40)
+            self.cluster = LocalCluster(
+                n_workers=0,
+                host="127.0.0.1",
+                scheduler_port=0,
+                dashboard_address=dashboard,
+                processes=True,
+                local_directory=str(self.scratch),
+                silence_logs=40,
+            )
         self.address = self.cluster.scheduler_address
         self.backends = _assign(list(options.backends), workers or cores())
         self.procs: list[subprocess.Popen] = []
@@ -533,11 +593,19 @@ class _LocalCluster:
         for backend in self.backends:
             counts[backend] = counts.get(backend, 0) + 1
             name = f"{backend}-{counts[backend]}"
-            self.procs.append(subprocess.Popen(
-                worker_command(self.address, backend, name, str(self.scratch)), env=worker_env(backend),
-                stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
-        report.say(f"local Dask cluster: scheduler {self.address}, {len(self.procs)} worker process(es) "
-                   f"with one thread each ({', '.join(f'{n} {b}' for b, n in counts.items())})")
+            self.procs.append(
+                subprocess.Popen(
+                    worker_command(self.address, backend, name, str(self.scratch)),
+                    env=worker_env(backend),
+                    stdout=self.log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
+            )
+        report.say(
+            f"local Dask cluster: scheduler {self.address}, {len(self.procs)} worker process(es) "
+            f"with one thread each ({', '.join(f'{n} {b}' for b, n in counts.items())})"
+        )
 
     def wait(self, client, timeout: float = 600.0) -> None:
         deadline = time.monotonic() + timeout
@@ -546,7 +614,8 @@ class _LocalCluster:
             if dead or time.monotonic() > deadline:
                 raise RuntimeError(
                     f"{'A worker process exited' if dead else 'The workers did not start in time'}; "
-                    f"see {self.scratch / 'workers.log'}")
+                    f"see {self.scratch / 'workers.log'}"
+                )
             time.sleep(0.2)
 
     def close(self) -> None:
@@ -577,14 +646,22 @@ def _check_resources(client, backends: Sequence[str], address: str, timeout: flo
             break
         time.sleep(0.5)
     if missing:
-        hints = "; ".join(f"KERAS_BACKEND={b} dask worker {address} --nthreads 1 --resources {b}=1"
-                          for b in missing)
-        raise RuntimeError(f"No worker of the Dask cluster at {address} offers backend(s) {', '.join(missing)}. "
-                           f"Start one per backend, e.g.: {hints}. Received: --scheduler={address!r}")
+        hints = "; ".join(f"KERAS_BACKEND={b} dask worker {address} --nthreads 1 --resources {b}=1" for b in missing)
+        raise RuntimeError(
+            f"No worker of the Dask cluster at {address} offers backend(s) {', '.join(missing)}. "
+            f"Start one per backend, e.g.: {hints}. Received: --scheduler={address!r}"
+        )
 
 
-def _execute_dask(options: StudyOptions, todo: list[Task], report: Progress, outcome: Outcome, *,
-                  scheduler: str | None, workers: int | None) -> None:
+def _execute_dask(
+    options: StudyOptions,
+    todo: list[Task],
+    report: Progress,
+    outcome: Outcome,
+    *,
+    scheduler: str | None,
+    workers: int | None,
+) -> None:
     from distributed import Client, as_completed
 
     from keras_pinn.study.worker import RunFailed, execute_run
@@ -600,8 +677,7 @@ def _execute_dask(options: StudyOptions, todo: list[Task], report: Progress, out
         else:
             client = Client(scheduler, timeout=60)
             address = scheduler
-            report.say(f"Dask cluster at {scheduler}: "
-                       f"{len(_workers(client))} worker(s)")
+            report.say(f"Dask cluster at {scheduler}: {len(_workers(client))} worker(s)")
         _check_resources(client, options.backends, address)
         if local is None or importlib.util.find_spec("bokeh") is not None:
             link = client.dashboard_link if _has_dashboard(client) else None
@@ -612,9 +688,17 @@ def _execute_dask(options: StudyOptions, todo: list[Task], report: Progress, out
         futures = {}
 
         def submit(task: Task):
-            future = client.submit(execute_run, task.spec.to_dict(), budget, task.backend, task.key,
-                                   resources={task.backend: 1}, priority=int(task.cost * 1000), pure=False,
-                                   key=f"{task.backend}-{task.spec.run_id}-{task.key}-a{task.attempt}")
+            future = client.submit(
+                execute_run,
+                task.spec.to_dict(),
+                budget,
+                task.backend,
+                task.key,
+                resources={task.backend: 1},
+                priority=int(task.cost * 1000),
+                pure=False,
+                key=f"{task.backend}-{task.spec.run_id}-{task.key}-a{task.attempt}",
+            )
             futures[future] = task
             return future
 
@@ -652,8 +736,10 @@ def _execute_dask(options: StudyOptions, todo: list[Task], report: Progress, out
                 reason = result["record"].get("message", "")
             future.release()
             if reason is not None and task.attempt < ATTEMPTS:
-                report.say(f"retrying {task.label} (attempt {task.attempt + 1} of {ATTEMPTS}): "
-                           f"{' '.join(reason.split())[:160]}")
+                report.say(
+                    f"retrying {task.label} (attempt {task.attempt + 1} of {ATTEMPTS}): "
+                    f"{' '.join(reason.split())[:160]}"
+                )
                 task.attempt += 1
                 queues[task.backend].insert(0, task)
             else:
@@ -722,8 +808,16 @@ def assemble(options: StudyOptions, command: str | None = None) -> dict:
         status = "complete" if len(runs) == len(plan) else f"incomplete: {len(runs)} of {len(plan)} runs finished"
         statuses[backend] = status
         compute = sum(r.get("total_time_s") or 0.0 for r in runs)
-        data = {"backend": backend, "versions": versions, "command": command, "options": options.to_dict(),
-                "problems": problems, "runs": runs, "started": min(finished) if finished else None,
-                "status": status, "wall_time_s": compute}
+        data = {
+            "backend": backend,
+            "versions": versions,
+            "command": command,
+            "options": options.to_dict(),
+            "problems": problems,
+            "runs": runs,
+            "started": min(finished) if finished else None,
+            "status": status,
+            "wall_time_s": compute,
+        }
         _write_json(out / "runs" / f"{backend}.json", _clean(data))
     return statuses

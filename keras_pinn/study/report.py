@@ -66,8 +66,12 @@ def _stats(values: list[float]) -> dict:
     if not values:
         return {"mean": None, "std": None, "min": None, "max": None}
     a = np.asarray(values, dtype="float64")
-    return {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if a.size > 1 else 0.0,
-            "min": float(a.min()), "max": float(a.max())}
+    return {
+        "mean": float(a.mean()),
+        "std": float(a.std(ddof=1)) if a.size > 1 else 0.0,
+        "min": float(a.min()),
+        "max": float(a.max()),
+    }
 
 
 def _mean(values: list) -> float | None:
@@ -86,11 +90,13 @@ def _metric_values(runs: list[dict]) -> dict:
     for key in values:
         if key != "relative_l2":
             values[key] = [(r.get("metrics") or {}).get(key) for r in runs]
-    times = sorted({t for r in runs for t in ((r.get("metrics") or {}).get("shock_position_error_per_time") or {})},
-                   key=float)
+    times = sorted(
+        {t for r in runs for t in ((r.get("metrics") or {}).get("shock_position_error_per_time") or {})}, key=float
+    )
     for t in times:
         values[f"shock_position_error_t{t}"] = [
-            ((r.get("metrics") or {}).get("shock_position_error_per_time") or {}).get(t) for r in runs]
+            ((r.get("metrics") or {}).get("shock_position_error_per_time") or {}).get(t) for r in runs
+        ]
     return values
 
 
@@ -114,8 +120,9 @@ def shock_successes(entry: dict) -> tuple[int, int]:
         if value is None or any(p is None for p in positions):
             continue
         seeds += 1
-        wins += int(value <= SHOCK_SUCCESS["relative_l1"]
-                    and all(p <= SHOCK_SUCCESS["shock_position_error"] for p in positions))
+        wins += int(
+            value <= SHOCK_SUCCESS["relative_l1"] and all(p <= SHOCK_SUCCESS["shock_position_error"] for p in positions)
+        )
     return wins, seeds
 
 
@@ -123,12 +130,14 @@ def _shock_table(entries: list[dict]) -> list[str]:
     """Buckley-Leverett's shock position error per time, L1, L2 and front
     width (mean ± sample std over the seeds) and the seeds meeting
     :data:`SHOCK_SUCCESS`."""
-    times = sorted({k for e in entries for k in e.get("values", {}) if k.startswith("shock_position_error_t")},
-                   key=lambda k: float(k[len("shock_position_error_t"):]))
+    times = sorted(
+        {k for e in entries for k in e.get("values", {}) if k.startswith("shock_position_error_t")},
+        key=lambda k: float(k[len("shock_position_error_t") :]),
+    )
     if not times:
         return []
     keys = [*times, "relative_l1", "relative_l2", "front_width"]
-    labels = [f"shock position error, t = {k[len('shock_position_error_t'):]}" for k in times]
+    labels = [f"shock position error, t = {k[len('shock_position_error_t') :]}" for k in times]
     labels += ["rel. L1", "rel. L2", "front width"]
 
     def cell(values: list) -> str:
@@ -138,16 +147,22 @@ def _shock_table(entries: list[dict]) -> list[str]:
         std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
         return f"{format_number(float(np.mean(values)))} ± {format_number(std)}"
 
-    lines = ["| variant | " + " | ".join(labels) + " | seeds meeting the success criterion |",
-             "|---|" + "---|" * (len(keys) + 1)]
+    lines = [
+        "| variant | " + " | ".join(labels) + " | seeds meeting the success criterion |",
+        "|---|" + "---|" * (len(keys) + 1),
+    ]
     for e in entries:
         wins, seeds = shock_successes(e)
         cells = [cell(e.get("values", {}).get(k, [])) for k in keys]
         lines.append(f"| `{e['variant']}` | " + " | ".join(cells) + f" | {wins} of {seeds} |")
-    return [*lines, "",
-            "Mean ± standard deviation over the seeds. Success criterion: shock position error at most "
-            f"{SHOCK_SUCCESS['shock_position_error']:g} at every one of these times and relative L1 at most "
-            f"{SHOCK_SUCCESS['relative_l1']:g}.", ""]
+    return [
+        *lines,
+        "",
+        "Mean ± standard deviation over the seeds. Success criterion: shock position error at most "
+        f"{SHOCK_SUCCESS['shock_position_error']:g} at every one of these times and relative L1 at most "
+        f"{SHOCK_SUCCESS['relative_l1']:g}.",
+        "",
+    ]
 
 
 def summarize(runs: list[dict]) -> list[dict]:
@@ -162,9 +177,12 @@ def summarize(runs: list[dict]) -> list[dict]:
         ok = [r for r in members if r.get("error") is not None]
         best = min(ok, key=lambda r: r["error"]) if ok else None
         entry = {
-            "backend": backend, "problem": problem, "variant": variant,
+            "backend": backend,
+            "problem": problem,
+            "variant": variant,
             "seeds": [r["seed"] for r in members],
-            "n_runs": len(members), "n_ok": len(ok),
+            "n_runs": len(members),
+            "n_ok": len(ok),
             "n_diverged": sum(r.get("status") == "diverged" for r in members),
             "n_failed": sum(r.get("status") == "failed" for r in members),
             "error": _stats([r["error"] for r in ok]),
@@ -236,16 +254,36 @@ def compare(a: dict | None, b: dict | None, metric: str = "relative_l2") -> dict
     va, vb = _values(a, metric), _values(b, metric)
     if not va and not vb:
         return None
-    out = {"metric": metric, "n": len(va), "n_reference": len(vb), "mean": a["error"]["mean"],
-           "reference_mean": b["error"]["mean"], "gm": None, "reference_gm": None,
-           "ratio": None, "ratio_low": None, "ratio_high": None, "t": None, "df": None, "p": None}
+    out = {
+        "metric": metric,
+        "n": len(va),
+        "n_reference": len(vb),
+        "mean": a["error"]["mean"],
+        "reference_mean": b["error"]["mean"],
+        "gm": None,
+        "reference_gm": None,
+        "ratio": None,
+        "ratio_low": None,
+        "ratio_high": None,
+        "t": None,
+        "df": None,
+        "p": None,
+    }
     if not va or not vb:
         out["ratio"] = math.inf if not va else 0.0
         return out
     ci = stats.ratio_ci(va, vb)
     test = stats.welch(va, vb)
-    out.update(gm=stats.geometric_mean(va), reference_gm=stats.geometric_mean(vb), ratio=ci["ratio"],
-               ratio_low=ci["low"], ratio_high=ci["high"], t=test["t"], df=test["df"], p=test["p"])
+    out.update(
+        gm=stats.geometric_mean(va),
+        reference_gm=stats.geometric_mean(vb),
+        ratio=ci["ratio"],
+        ratio_low=ci["low"],
+        ratio_high=ci["high"],
+        t=test["t"],
+        df=test["df"],
+        p=test["p"],
+    )
     return out
 
 
@@ -278,18 +316,25 @@ def _line(c: dict, problem: str, r: dict) -> str:
     base = r["baseline"]
     baseline = ""
     if base["met"] is not None:
-        baseline = (f"; baseline {metric} {format_number(base['value'])} "
-                    f"(target <= {base['threshold']:g}: {'met' if base['met'] else 'missed'})")
+        baseline = (
+            f"; baseline {metric} {format_number(base['value'])} "
+            f"(target <= {base['threshold']:g}: {'met' if base['met'] else 'missed'})"
+        )
     if r["ratio"] is not None and not math.isfinite(r["ratio"]):
         stat = "every run of the variant diverged"
     elif r["ratio"] == 0.0 and r["gm"] is None:
         stat = "every run of the reference diverged"
     else:
-        ci = ("95 % CI n/a" if r["ratio_low"] is None else
-              f"95 % CI {format_number(r['ratio_low'])}-{format_number(r['ratio_high'])}")
-        stat = (f"{metric} ratio {format_number(r['ratio'])} ({ci}, bootstrap; {r['n']} vs {r['n_reference']} "
-                f"seeds), Welch's t-test on log errors p = {_fmt_p(r['p'])}, Holm-corrected p = "
-                f"{_fmt_p(r['p_corrected'])}")
+        ci = (
+            "95 % CI n/a"
+            if r["ratio_low"] is None
+            else f"95 % CI {format_number(r['ratio_low'])}-{format_number(r['ratio_high'])}"
+        )
+        stat = (
+            f"{metric} ratio {format_number(r['ratio'])} ({ci}, bootstrap; {r['n']} vs {r['n_reference']} "
+            f"seeds), Welch's t-test on log errors p = {_fmt_p(r['p'])}, Holm-corrected p = "
+            f"{_fmt_p(r['p_corrected'])}"
+        )
     return f"{a} vs {b} on {problem}: **{r['verdict']}** ({stat}{baseline})"
 
 
@@ -314,20 +359,33 @@ def verdicts(options: StudyOptions, summary: list[dict], backends: Sequence[str]
                 per_problem = {}
                 for problem in options.idea_problems(idea_key):
                     reference = _find(summary, backend, problem, c.reference)
-                    result = compare(_find(summary, backend, problem, c.variant), reference,
-                                     comparison_metric(problem, budget))
+                    result = compare(
+                        _find(summary, backend, problem, c.variant), reference, comparison_metric(problem, budget)
+                    )
                     if result is None:
                         continue
                     result["baseline"] = baseline_status(reference, problem, budget)
                     per_problem[problem] = result
                     cells.append(result)
                 if per_problem:
-                    comparisons.append({
-                        "variant": c.variant, "reference": c.reference, "per_problem": per_problem,
-                        "article_expects": c.article_expects, "claim": c.claim,
-                    })
-            found.append({"idea": idea_key, "number": idea.number, "title": idea.title, "backend": backend,
-                          "comparisons": comparisons})
+                    comparisons.append(
+                        {
+                            "variant": c.variant,
+                            "reference": c.reference,
+                            "per_problem": per_problem,
+                            "article_expects": c.article_expects,
+                            "claim": c.claim,
+                        }
+                    )
+            found.append(
+                {
+                    "idea": idea_key,
+                    "number": idea.number,
+                    "title": idea.title,
+                    "backend": backend,
+                    "comparisons": comparisons,
+                }
+            )
     for r, p in zip(cells, stats.holm([r["p"] for r in cells])):
         r["p_corrected"] = p
         if r["baseline"]["met"] is not False and r["ratio"] is not None and not math.isfinite(r["ratio"]):
@@ -347,8 +405,15 @@ def verdicts(options: StudyOptions, summary: list[dict], backends: Sequence[str]
             verdict_set = {r["verdict"] for r in c["per_problem"].values()}
             c["verdict"] = verdict_set.pop() if len(verdict_set) == 1 else "mixed"
             c["n_agree"], c["n_disagree"] = agree, disagree
-            c["agrees_with_article"] = (None if c["article_expects"] is None or agree + disagree == 0
-                                        else True if disagree == 0 else False if agree == 0 else None)
+            c["agrees_with_article"] = (
+                None
+                if c["article_expects"] is None or agree + disagree == 0
+                else True
+                if disagree == 0
+                else False
+                if agree == 0
+                else None
+            )
             c["lines"] = lines
             c["text"] = "; ".join(lines)
         judged = [c for c in v["comparisons"] if c["article_expects"] is not None]
@@ -359,8 +424,10 @@ def verdicts(options: StudyOptions, summary: list[dict], backends: Sequence[str]
         if not judged:
             v["headline"] = "no comparison with a claim of the article could be made (variants missing)"
         else:
-            v["headline"] = (f"of {agree + disagree + undecided} tested claim(s), {agree} agree with the article, "
-                             f"{disagree} disagree, {undecided} undecided (inconclusive or baseline unsolved)")
+            v["headline"] = (
+                f"of {agree + disagree + undecided} tested claim(s), {agree} agree with the article, "
+                f"{disagree} disagree, {undecided} undecided (inconclusive or baseline unsolved)"
+            )
     return found
 
 
@@ -400,8 +467,9 @@ def _runs_by_id(runs: list[dict]) -> dict:
     return {(r["backend"], r["run_id"]): r for r in runs}
 
 
-def _figure_solutions(out: Path, fig_dir: Path, backend: str, idea: str, problem: str, entries: list[dict],
-                      runs: dict, facts: dict) -> str | None:
+def _figure_solutions(
+    out: Path, fig_dir: Path, backend: str, idea: str, problem: str, entries: list[dict], runs: dict, facts: dict
+) -> str | None:
     """Prediction and error map of the best seed of each variant, and the
     reference."""
     panels = []
@@ -419,22 +487,43 @@ def _figure_solutions(out: Path, fig_dir: Path, backend: str, idea: str, problem
     ref0 = panels[0][2]
     vmin, vmax = float(ref0["solution"].min()), float(ref0["solution"].max())  # shared colour scale
     names = facts["names"]
-    axes[0, 0].imshow(_image(ref0["solution"], ref0["shape"]), origin="lower", extent=_extent(facts),
-                      aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax)
+    axes[0, 0].imshow(
+        _image(ref0["solution"], ref0["shape"]),
+        origin="lower",
+        extent=_extent(facts),
+        aspect="auto",
+        cmap="viridis",
+        vmin=vmin,
+        vmax=vmax,
+    )
     axes[0, 0].set_title("reference", fontsize=8)
     axes[1, 0].axis("off")
     note = textwrap.fill(facts["description"], 30)
-    axes[1, 0].text(0.0, 0.5, f"{note}\n\nbest seed of each variant\ntop: prediction\n"
-                    "bottom: |prediction - reference|", fontsize=7, va="center")
+    axes[1, 0].text(
+        0.0,
+        0.5,
+        f"{note}\n\nbest seed of each variant\ntop: prediction\nbottom: |prediction - reference|",
+        fontsize=7,
+        va="center",
+    )
     for k, (entry, data, ref) in enumerate(panels, 1):
         shape = ref["shape"]
         err = np.abs(data["prediction"] - ref["solution"].ravel())
-        axes[0, k].imshow(_image(data["prediction"], shape), origin="lower", extent=_extent(facts),
-                          aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax)
-        axes[0, k].set_title(f"{VARIANTS[entry['variant']].label}\nseed {entry['best_seed']}, "
-                             f"rel. L2 {format_number(entry['error']['min'])}", fontsize=7)
-        im = axes[1, k].imshow(_image(err, shape), origin="lower", extent=_extent(facts), aspect="auto",
-                               cmap="magma")
+        axes[0, k].imshow(
+            _image(data["prediction"], shape),
+            origin="lower",
+            extent=_extent(facts),
+            aspect="auto",
+            cmap="viridis",
+            vmin=vmin,
+            vmax=vmax,
+        )
+        axes[0, k].set_title(
+            f"{VARIANTS[entry['variant']].label}\nseed {entry['best_seed']}, "
+            f"rel. L2 {format_number(entry['error']['min'])}",
+            fontsize=7,
+        )
+        im = axes[1, k].imshow(_image(err, shape), origin="lower", extent=_extent(facts), aspect="auto", cmap="magma")
         fig.colorbar(im, ax=axes[1, k], shrink=0.8)
     for ax in axes.ravel():
         ax.tick_params(labelsize=6)
@@ -449,8 +538,7 @@ def _figure_solutions(out: Path, fig_dir: Path, backend: str, idea: str, problem
     return name
 
 
-def _figure_losses(fig_dir: Path, backend: str, idea: str, problem: str, entries: list[dict],
-                   runs: dict) -> str | None:
+def _figure_losses(fig_dir: Path, backend: str, idea: str, problem: str, entries: list[dict], runs: dict) -> str | None:
     """Loss per term over training, best seed of each variant."""
     candidates = [(e, runs.get((backend, e["best_run"]))) for e in entries if e["best_run"]]
     shown: list[tuple[dict, dict]] = [(e, r) for e, r in candidates if r and r.get("history")]
@@ -477,8 +565,7 @@ def _figure_losses(fig_dir: Path, backend: str, idea: str, problem: str, entries
     return name
 
 
-def _figure_codes(out: Path, fig_dir: Path, backend: str, entry: dict | None, runs: dict,
-                  facts: dict) -> str | None:
+def _figure_codes(out: Path, fig_dir: Path, backend: str, entry: dict | None, runs: dict, facts: dict) -> str | None:
     """The VectorQuantizer's code at each point of (x, t), with the exact
     shock front x = shock_speed * t."""
     run = runs.get((backend, entry["best_run"])) if entry and entry["best_run"] else None
@@ -490,18 +577,40 @@ def _figure_codes(out: Path, fig_dir: Path, backend: str, entry: dict | None, ru
     fig, axes = plt.subplots(1, 3, figsize=(9.5, 3.0))
     shape = ref["shape"]
     n_codes = int(run.get("info", {}).get("vq_codes", int(data["codes"].max()) + 1))
-    im = axes[0].imshow(_image(data["codes"], shape), origin="lower", extent=_extent(facts), aspect="auto",
-                        cmap="tab10" if n_codes <= 10 else "tab20", vmin=-0.5, vmax=n_codes - 0.5,
-                        interpolation="nearest")
+    im = axes[0].imshow(
+        _image(data["codes"], shape),
+        origin="lower",
+        extent=_extent(facts),
+        aspect="auto",
+        cmap="tab10" if n_codes <= 10 else "tab20",
+        vmin=-0.5,
+        vmax=n_codes - 0.5,
+        interpolation="nearest",
+    )
     fig.colorbar(im, ax=axes[0], ticks=range(n_codes), label="code")
     used = np.unique(data["codes"]).size
     axes[0].set_title(f"VQ code per point ({used} of {n_codes} codes used)", fontsize=8)
-    axes[1].imshow(_image(data["prediction"], shape), origin="lower", extent=_extent(facts), aspect="auto",
-                   cmap="viridis", vmin=0, vmax=1)
-    axes[1].set_title(f"prediction (seed {entry['best_seed']}, rel. L2 {format_number(entry['error']['min'])})",
-                      fontsize=8)
-    axes[2].imshow(_image(ref["solution"], shape), origin="lower", extent=_extent(facts), aspect="auto",
-                   cmap="viridis", vmin=0, vmax=1)
+    axes[1].imshow(
+        _image(data["prediction"], shape),
+        origin="lower",
+        extent=_extent(facts),
+        aspect="auto",
+        cmap="viridis",
+        vmin=0,
+        vmax=1,
+    )
+    axes[1].set_title(
+        f"prediction (seed {entry['best_seed']}, rel. L2 {format_number(entry['error']['min'])})", fontsize=8
+    )
+    axes[2].imshow(
+        _image(ref["solution"], shape),
+        origin="lower",
+        extent=_extent(facts),
+        aspect="auto",
+        cmap="viridis",
+        vmin=0,
+        vmax=1,
+    )
     axes[2].set_title("exact (Welge) solution", fontsize=8)
     speed = facts.get("shock_speed")
     if speed:
@@ -521,8 +630,7 @@ def _figure_codes(out: Path, fig_dir: Path, backend: str, entry: dict | None, ru
     return name
 
 
-def _figure_tsne(out: Path, fig_dir: Path, backend: str, problem: str, entry: dict | None,
-                 runs: dict) -> str | None:
+def _figure_tsne(out: Path, fig_dir: Path, backend: str, problem: str, entry: dict | None, runs: dict) -> str | None:
     """t-SNE of the baseline's hidden representations of collocation points,
     coloured by layer and by the predicted value (the article's
     introduction)."""
@@ -542,16 +650,17 @@ def _figure_tsne(out: Path, fig_dir: Path, backend: str, problem: str, entry: di
     # One OpenMP thread: on a small, shared CPU sklearn's Barnes-Hut t-SNE is
     # several times faster single-threaded than oversubscribed.
     with threadpool_limits(1):
-        embedding = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=0,
-                         max_iter=TSNE_ITERATIONS).fit_transform(features)
+        embedding = TSNE(
+            n_components=2, perplexity=perplexity, init="pca", random_state=0, max_iter=TSNE_ITERATIONS
+        ).fit_transform(features)
     layer = np.repeat(np.arange(n_layers), n_points)
     value = np.tile(data["tsne_prediction"], n_layers)
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.4))
-    sc = axes[0].scatter(embedding[:, 0], embedding[:, 1], c=layer, cmap="tab10", s=6,
-                         vmin=-0.5, vmax=9.5)
-    handles = [axes[0].scatter([], [], color=sc.cmap(sc.norm(k)), s=12, label=f"hidden layer {k + 1}")
-               for k in range(n_layers)]
+    sc = axes[0].scatter(embedding[:, 0], embedding[:, 1], c=layer, cmap="tab10", s=6, vmin=-0.5, vmax=9.5)
+    handles = [
+        axes[0].scatter([], [], color=sc.cmap(sc.norm(k)), s=12, label=f"hidden layer {k + 1}") for k in range(n_layers)
+    ]
     axes[0].legend(handles=handles, fontsize=7, loc="best")
     axes[0].set_title("coloured by layer", fontsize=8)
     sc = axes[1].scatter(embedding[:, 0], embedding[:, 1], c=value, cmap="viridis", s=6)
@@ -560,8 +669,10 @@ def _figure_tsne(out: Path, fig_dir: Path, backend: str, problem: str, entry: di
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle(f"t-SNE of the baseline's hidden layers, {n_points} collocation points "
-                 f"({problem}, seed {entry['best_seed']})", fontsize=9)
+    fig.suptitle(
+        f"t-SNE of the baseline's hidden layers, {n_points} collocation points ({problem}, seed {entry['best_seed']})",
+        fontsize=9,
+    )
     fig.subplots_adjust(left=0.02, right=0.95, bottom=0.03, top=0.85, wspace=0.08)
     name = f"tsne_{backend}_{problem}.png"
     fig.savefig(fig_dir / name, dpi=FIGURE_DPI)
@@ -588,8 +699,9 @@ def _figure_error_time(fig_dir: Path, backend: str, problem: str, merged_runs: l
             if not trace:
                 continue
             t, e = zip(*trace)
-            ax.semilogy(t, e, "-o", ms=2, lw=1, color=colours(k % 20),
-                        label=VARIANTS[variant].label if j == 0 else None)
+            ax.semilogy(
+                t, e, "-o", ms=2, lw=1, color=colours(k % 20), label=VARIANTS[variant].label if j == 0 else None
+            )
     ax.set_xlabel("training wall time (s)", fontsize=8)
     ax.set_ylabel("relative L2 error", fontsize=8)
     ax.set_title(f"{problem} ({backend}): error against training time, every seed", fontsize=9)
@@ -602,8 +714,9 @@ def _figure_error_time(fig_dir: Path, backend: str, problem: str, merged_runs: l
     return name
 
 
-def make_figures(out: Path, options: StudyOptions, merged: dict, summary: list[dict],
-                 notes: list[str] | None = None) -> dict:
+def make_figures(
+    out: Path, options: StudyOptions, merged: dict, summary: list[dict], notes: list[str] | None = None
+) -> dict:
     """Writes every figure under ``<out>/figures``; returns
     ``{key: file name}`` (keys ``solutions/<backend>/<idea>/<problem>``,
     ``losses/...``, ``vq_codes/<backend>``, ``tsne/<backend>/<problem>``).
@@ -635,29 +748,59 @@ def make_figures(out: Path, options: StudyOptions, merged: dict, summary: list[d
     for backend in backends:
         for idea in options.ideas:
             for problem in options.idea_problems(idea):
-                entries = [e for v in options.idea_variants(idea)
-                           if (e := _find(summary, backend, problem, v)) is not None]
+                entries = [
+                    e for v in options.idea_variants(idea) if (e := _find(summary, backend, problem, v)) is not None
+                ]
                 facts = merged["problems"].get(problem)
                 if not entries or facts is None:
                     continue
-                draw(f"solutions/{backend}/{idea}/{problem}", _figure_solutions, out, fig_dir, backend, idea,
-                     problem, entries, runs, facts)
-                draw(f"losses/{backend}/{idea}/{problem}", _figure_losses, fig_dir, backend, idea, problem,
-                     entries, runs)
+                draw(
+                    f"solutions/{backend}/{idea}/{problem}",
+                    _figure_solutions,
+                    out,
+                    fig_dir,
+                    backend,
+                    idea,
+                    problem,
+                    entries,
+                    runs,
+                    facts,
+                )
+                draw(
+                    f"losses/{backend}/{idea}/{problem}", _figure_losses, fig_dir, backend, idea, problem, entries, runs
+                )
                 if idea == "vector_quantization":
-                    draw(f"vq_codes/{backend}", _figure_codes, out, fig_dir, backend,
-                         _find(summary, backend, problem, "vq"), runs, facts)
+                    draw(
+                        f"vq_codes/{backend}",
+                        _figure_codes,
+                        out,
+                        fig_dir,
+                        backend,
+                        _find(summary, backend, problem, "vq"),
+                        runs,
+                        facts,
+                    )
         for problem in dict.fromkeys(e["problem"] for e in summary if e["backend"] == backend):
             draw(f"error_time/{backend}/{problem}", _figure_error_time, fig_dir, backend, problem, merged["runs"])
-            draw(f"tsne/{backend}/{problem}", _figure_tsne, out, fig_dir, backend, problem,
-                 _find(summary, backend, problem, "mlp"), runs)
+            draw(
+                f"tsne/{backend}/{problem}",
+                _figure_tsne,
+                out,
+                fig_dir,
+                backend,
+                problem,
+                _find(summary, backend, problem, "mlp"),
+                runs,
+            )
     return figures
 
 
 # -- report.md --------------------------------------------------------------------
 
-TABLE_HEADER = ("| variant | rel. L2 error, mean ± std | min | max | finished seeds | final loss | "
-                "fit time (s) | steps/s | parameters |")
+TABLE_HEADER = (
+    "| variant | rel. L2 error, mean ± std | min | max | finished seeds | final loss | "
+    "fit time (s) | steps/s | parameters |"
+)
 
 
 def _table(entries: list[dict]) -> list[str]:
@@ -682,8 +825,9 @@ def _table(entries: list[dict]) -> list[str]:
 def _targets_lines(options: StudyOptions, merged: dict, summary: list[dict]) -> list[str]:
     """The baselines' targets and whether each baseline met them."""
     budget = options.budget.name
-    references = {(c.reference, p) for i in options.ideas for c in IDEAS[i].comparisons
-                  for p in options.idea_problems(i)}
+    references = {
+        (c.reference, p) for i in options.ideas for c in IDEAS[i].comparisons for p in options.idea_problems(i)
+    }
     rows = []
     for e in summary:
         if (e["variant"], e["problem"]) not in references:
@@ -691,56 +835,83 @@ def _targets_lines(options: StudyOptions, merged: dict, summary: list[dict]) -> 
         status = baseline_status(e, e["problem"], budget)
         if status["met"] is None:
             continue
-        rows.append(f"| {e['backend']} | {e['problem']} | {VARIANTS[e['variant']].label} (`{e['variant']}`) | "
-                    f"{status['metric']} | {format_number(status['threshold'])} | "
-                    f"{format_number(status['value'])} | {'yes' if status['met'] else '**no**'} |")
+        rows.append(
+            f"| {e['backend']} | {e['problem']} | {VARIANTS[e['variant']].label} (`{e['variant']}`) | "
+            f"{status['metric']} | {format_number(status['threshold'])} | "
+            f"{format_number(status['value'])} | {'yes' if status['met'] else '**no**'} |"
+        )
     if not rows:
         return []
-    return [f"Baseline targets (budget `{budget.split('+')[0]}`; geometric mean over the seeds, every seed "
-            "finished):", "",
-            "| backend | problem | reference | metric | target (at most) | value | met |",
-            "|---|---|---|---|---|---|---|", *rows, ""]
+    return [
+        f"Baseline targets (budget `{budget.split('+')[0]}`; geometric mean over the seeds, every seed finished):",
+        "",
+        "| backend | problem | reference | metric | target (at most) | value | met |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
 
 
 def _metrics_table(entries: list[dict]) -> list[str]:
     """Buckley-Leverett's shock metrics, geometric/arithmetic means over the seeds."""
-    keys = [("relative_l2", "rel. L2"), ("shock_position_error", "shock position error"),
-            ("relative_l1", "rel. L1"), ("front_width", "10-90 % front width"),
-            ("relative_l2_outside_band", "rel. L2 outside the front band")]
+    keys = [
+        ("relative_l2", "rel. L2"),
+        ("shock_position_error", "shock position error"),
+        ("relative_l1", "rel. L1"),
+        ("front_width", "10-90 % front width"),
+        ("relative_l2_outside_band", "rel. L2 outside the front band"),
+    ]
     if not any("shock_position_error" in e.get("values", {}) for e in entries):
         return []
-    lines = ["| variant | " + " | ".join(label for _, label in keys) + " | diffusion floor (rel. L2 / shock) |",
-             "|---|" + "---|" * (len(keys) + 1)]
+    lines = [
+        "| variant | " + " | ".join(label for _, label in keys) + " | diffusion floor (rel. L2 / shock) |",
+        "|---|" + "---|" * (len(keys) + 1),
+    ]
     for e in entries:
         cells = []
         for key, _ in keys:
             values = [v for v in e.get("values", {}).get(key, []) if v is not None]
             cells.append(format_number(float(np.mean(values))) if values else "—")
         floor = e.get("diffusion_floor")
-        floor_text = ("—" if not floor else
-                      f"{format_number(floor['relative_l2'])} / {format_number(floor['shock_position_error'])}"
-                      f" (eps {floor['diffusion']:g})")
+        floor_text = (
+            "—"
+            if not floor
+            else f"{format_number(floor['relative_l2'])} / {format_number(floor['shock_position_error'])}"
+            f" (eps {floor['diffusion']:g})"
+        )
         lines.append(f"| `{e['variant']}` | " + " | ".join(cells) + f" | {floor_text} |")
-    return [*lines, "",
-            "Means over the seeds. Shock position error: mean over t = 0.25, 0.5, 0.75 of |x_f - sigma t| / "
-            "(sigma t), x_f where the prediction last falls below s*/2. Front width: distance between the "
-            "last crossings of 0.9 s* and 0.1 s* (exact: 0). The band left out is 0.05 either side of the "
-            "exact front. Diffusion floor: the distance of the exact solution of the diffused problem "
-            "(finite volumes) from the inviscid reference, the error a perfect `mlp_diffusion` would still "
-            "have.", ""]
+    return [
+        *lines,
+        "",
+        "Means over the seeds. Shock position error: mean over t = 0.25, 0.5, 0.75 of |x_f - sigma t| / "
+        "(sigma t), x_f where the prediction last falls below s*/2. Front width: distance between the "
+        "last crossings of 0.9 s* and 0.1 s* (exact: 0). The band left out is 0.05 either side of the "
+        "exact front. Diffusion floor: the distance of the exact solution of the diffused problem "
+        "(finite volumes) from the inviscid reference, the error a perfect `mlp_diffusion` would still "
+        "have.",
+        "",
+    ]
 
 
 def _unit_box(facts: dict) -> bool:
     return bool(facts) and all(lo == -1.0 for lo in facts["lower"]) and all(hi == 1.0 for hi in facts["upper"])
 
 
-def _markdown(options: StudyOptions, merged: dict, summary: list[dict], found: list[dict],
-              figures: dict, wall_time_s: float | None, command: str | None) -> str:
+def _markdown(
+    options: StudyOptions,
+    merged: dict,
+    summary: list[dict],
+    found: list[dict],
+    figures: dict,
+    wall_time_s: float | None,
+    command: str | None,
+) -> str:
     b = options.budget
     lines = ["# keras-pinn study: four ideas for PINNs that failed", ""]
     lines += [
         "Reproduces the experiments of R. Bischof, *4 Ideas for Physics-Informed Neural Networks that "
-        "Failed*, with keras-pinn. Every number below is computed from `results.json` in this folder.", "",
+        "Failed*, with keras-pinn. Every number below is computed from `results.json` in this folder.",
+        "",
         f"- command: `{command or 'python -m keras_pinn.study'}`",
         f"- written: {time.strftime('%Y-%m-%d %H:%M:%S')}"
         + (f", total wall time {wall_time_s:.0f} s" if wall_time_s is not None else ""),
@@ -752,38 +923,50 @@ def _markdown(options: StudyOptions, merged: dict, summary: list[dict], found: l
     ]
     for backend, meta in merged["backends"].items():
         versions = meta.get("versions") or {}
-        version_text = ", ".join(f"{k} {versions[k]}" for k in ("keras", backend, "jaxlib", "tensorflow-cpu")
-                                 if k in versions)
+        version_text = ", ".join(
+            f"{k} {versions[k]}" for k in ("keras", backend, "jaxlib", "tensorflow-cpu") if k in versions
+        )
         wall = meta.get("wall_time_s")
-        lines.append(f"- backend **{backend}**: {meta.get('status')}"
-                     + (f", {wall:.0f} s" if wall is not None else "")
-                     + (f" ({version_text})" if version_text else ""))
+        lines.append(
+            f"- backend **{backend}**: {meta.get('status')}"
+            + (f", {wall:.0f} s" if wall is not None else "")
+            + (f" ({version_text})" if version_text else "")
+        )
     quick = b.name.split("+")[0] != "full"
     lines += ["", "## Verdicts", ""]
     if quick:
-        lines += ["**This is a smoke test, not evidence.** The quick budget trains small networks for a few "
-                  "hundred steps with few seeds; its verdicts show that the pipeline works and that the "
-                  "baselines are working networks (each meets its quick target below), not whether the "
-                  "article's claims hold. Run `keras-pinn study --budget full` for that.", ""]
+        lines += [
+            "**This is a smoke test, not evidence.** The quick budget trains small networks for a few "
+            "hundred steps with few seeds; its verdicts show that the pipeline works and that the "
+            "baselines are working networks (each meets its quick target below), not whether the "
+            "article's claims hold. Run `keras-pinn study --budget full` for that.",
+            "",
+        ]
     lines += _targets_lines(options, merged, summary)
     for v in found:
         lines.append(f"- **Idea {v['number']}, {v['title']}** ({v['backend']}): {v['headline']}.")
         for c in v["comparisons"]:
             for line, r in zip(c["lines"], c["per_problem"].values()):
-                judged = {True: "agrees with the article", False: "disagrees with the article",
-                          None: "no claim in the article" if c["article_expects"] is None else "undecided"}[
-                    r["agrees_with_article"]]
+                judged = {
+                    True: "agrees with the article",
+                    False: "disagrees with the article",
+                    None: "no claim in the article" if c["article_expects"] is None else "undecided",
+                }[r["agrees_with_article"]]
                 lines.append(f"  - {line}: {judged}.")
-    lines += ["", "How to read the verdicts: each compares the variant's errors with the reference's over the "
-              "seeds on a log scale (errors are roughly log-normal). The ratio is that of the geometric means "
-              "(below 1: the variant's errors are lower), with a seeded percentile-bootstrap 95 % confidence "
-              "interval; the p-value is Welch's t-test on the log errors, Holm-corrected over every comparison "
-              "of this report. A verdict is \"better\" or \"worse\" only for a ratio of at least 1.5 (either "
-              "way) with corrected p < 0.05, else \"inconclusive\"; it is \"baseline unsolved\" whenever the "
-              "reference misses its problem's target, whatever the numbers. Buckley-Leverett comparisons use "
-              "the shock position error (its target metric); the others the relative L2 error on the "
-              "problem's evaluation grid (idea 3: on the collocation grid, the only points a GridConv can "
-              "predict).", ""]
+    lines += [
+        "",
+        "How to read the verdicts: each compares the variant's errors with the reference's over the "
+        "seeds on a log scale (errors are roughly log-normal). The ratio is that of the geometric means "
+        "(below 1: the variant's errors are lower), with a seeded percentile-bootstrap 95 % confidence "
+        "interval; the p-value is Welch's t-test on the log errors, Holm-corrected over every comparison "
+        'of this report. A verdict is "better" or "worse" only for a ratio of at least 1.5 (either '
+        'way) with corrected p < 0.05, else "inconclusive"; it is "baseline unsolved" whenever the '
+        "reference misses its problem's target, whatever the numbers. Buckley-Leverett comparisons use "
+        "the shock position error (its target metric); the others the relative L2 error on the "
+        "problem's evaluation grid (idea 3: on the collocation grid, the only points a GridConv can "
+        "predict).",
+        "",
+    ]
     entries_by = {(e["backend"], e["problem"], e["variant"]): e for e in summary}
     for idea_key in options.ideas:
         idea = IDEAS[idea_key]
@@ -792,45 +975,60 @@ def _markdown(options: StudyOptions, merged: dict, summary: list[dict], found: l
             lines.append(f"Verdict ({v['backend']}): {v['headline']}.")
             lines.append("")
             for c in v["comparisons"]:
-                claim = ("the article makes no claim here" if c["article_expects"] is None else
-                         f"the article: \"{c['claim']}\" (expects {c['article_expects']})")
+                claim = (
+                    "the article makes no claim here"
+                    if c["article_expects"] is None
+                    else f'the article: "{c["claim"]}" (expects {c["article_expects"]})'
+                )
                 lines.append(f"- {VARIANTS[c['variant']].label} vs {VARIANTS[c['reference']].label}: {claim}.")
                 for line in c["lines"]:
                     lines.append(f"  - {line}.")
             lines.append("")
         for backend in merged["backends"]:
             for problem in options.idea_problems(idea_key):
-                entries = [entries_by[k] for v in options.idea_variants(idea_key)
-                           if (k := (backend, problem, v)) in entries_by]
+                entries = [
+                    entries_by[k] for v in options.idea_variants(idea_key) if (k := (backend, problem, v)) in entries_by
+                ]
                 if not entries:
                     continue
                 desc = merged["problems"].get(problem, {}).get("description", problem)
                 grid = entries[0].get("eval_grid")
-                lines += [f"### {problem} ({backend})", "",
-                          f"{desc}; error on a {'x'.join(map(str, grid)) if grid else '?'} grid.", ""]
+                lines += [
+                    f"### {problem} ({backend})",
+                    "",
+                    f"{desc}; error on a {'x'.join(map(str, grid)) if grid else '?'} grid.",
+                    "",
+                ]
                 lines += _table(entries)
                 lines.append("")
                 lines += _metrics_table(entries)
                 lines += _shock_table(entries)
                 for e in entries:
-                    full = [v for v in e.get("values", {}).get("relative_l2_full_set_statistics", [])
-                            if v is not None]
+                    full = [v for v in e.get("values", {}).get("relative_l2_full_set_statistics", []) if v is not None]
                     if full:
-                        lines += [f"`{e['variant']}` scored with the batch statistics of the whole evaluation set "
-                                  f"(training mode) instead of its moving averages: relative L2 "
-                                  f"{format_number(float(np.mean(full)))} (mean over the seeds; moving averages: "
-                                  f"{format_number(e['error']['mean'])}).", ""]
+                        lines += [
+                            f"`{e['variant']}` scored with the batch statistics of the whole evaluation set "
+                            f"(training mode) instead of its moving averages: relative L2 "
+                            f"{format_number(float(np.mean(full)))} (mean over the seeds; moving averages: "
+                            f"{format_number(e['error']['mean'])}).",
+                            "",
+                        ]
                 facts = merged["problems"].get(problem, {})
                 if idea_key == "normalization" and _unit_box(facts):
-                    lines += ["Note: this domain is already [-1, 1] in every coordinate, so DomainScaler is the "
-                              "identity here and `mlp` and `no_scaling` are the same network (a tie).", ""]
+                    lines += [
+                        "Note: this domain is already [-1, 1] in every coordinate, so DomainScaler is the "
+                        "identity here and `mlp` and `no_scaling` are the same network (a tie).",
+                        "",
+                    ]
                 for e in entries:
                     for message in e["messages"]:
                         lines.append(f"- `{e['variant']}` failed: {' '.join(message.split())[:400]}")
                     if e["warnings"]:
                         more = len(e["warnings"]) - 1
-                        lines.append(f"- `{e['variant']}` warned: {e['warnings'][0]}"
-                                     + (f" (and {more} similar warning(s))" if more else ""))
+                        lines.append(
+                            f"- `{e['variant']}` warned: {e['warnings'][0]}"
+                            + (f" (and {more} similar warning(s))" if more else "")
+                        )
                 if any(e["messages"] or e["warnings"] for e in entries):
                     lines.append("")
                 for key, title in (("solutions", "solutions and error maps"), ("losses", "loss per term")):
@@ -839,24 +1037,35 @@ def _markdown(options: StudyOptions, merged: dict, summary: list[dict], found: l
                         lines.append(f"![{problem} {idea_key} {title} ({backend})](figures/{name})")
                         lines.append("")
                 if idea_key == "vector_quantization" and figures.get(f"vq_codes/{backend}"):
-                    lines += [f"![VectorQuantizer codes over (x, t) with the exact shock front ({backend})]"
-                              f"(figures/{figures[f'vq_codes/{backend}']})", ""]
+                    lines += [
+                        f"![VectorQuantizer codes over (x, t) with the exact shock front ({backend})]"
+                        f"(figures/{figures[f'vq_codes/{backend}']})",
+                        "",
+                    ]
     error_time = [(k, v) for k, v in figures.items() if k.startswith("error_time/")]
     if error_time:
-        lines += ["## Error against training time", "",
-                  "Relative L2 error during training (on a coarser grid, a quarter of the evaluation grid's "
-                  "points per dimension; grid networks on their grid) against the training wall time, every "
-                  "seed; the time spent measuring the error is left out. The first point includes the "
-                  "compilation.", ""]
+        lines += [
+            "## Error against training time",
+            "",
+            "Relative L2 error during training (on a coarser grid, a quarter of the evaluation grid's "
+            "points per dimension; grid networks on their grid) against the training wall time, every "
+            "seed; the time spent measuring the error is left out. The first point includes the "
+            "compilation.",
+            "",
+        ]
         for key, name in error_time:
             _, backend, problem = key.split("/")
             lines += [f"![error against time, {problem} ({backend})](figures/{name})", ""]
     tsne = [(k, v) for k, v in figures.items() if k.startswith("tsne/")]
     if tsne:
-        lines += ["## Hidden representations of the baseline (t-SNE)", "",
-                  "As in the article's introduction: a joint t-SNE of every hidden layer's representation of "
-                  f"{options.budget.tsne_points} collocation points (best seed of the tanh MLP), coloured by "
-                  "layer and by the predicted value.", ""]
+        lines += [
+            "## Hidden representations of the baseline (t-SNE)",
+            "",
+            "As in the article's introduction: a joint t-SNE of every hidden layer's representation of "
+            f"{options.budget.tsne_points} collocation points (best seed of the tanh MLP), coloured by "
+            "layer and by the predicted value.",
+            "",
+        ]
         for key, name in tsne:
             _, backend, problem = key.split("/")
             lines += [f"![t-SNE {problem} ({backend})](figures/{name})", ""]
@@ -881,6 +1090,7 @@ def _clean(value):
 def _dumps(results: dict) -> str:
     """Strict JSON, compact but diffable: one line per top-level key and one
     line per entry of the top-level lists (runs, summary, verdicts)."""
+
     def compact(value) -> str:
         return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
@@ -894,8 +1104,14 @@ def _dumps(results: dict) -> str:
     return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
-def write_report(out: str | Path, options: StudyOptions, backends: Sequence[str] | None = None,
-                 wall_time_s: float | None = None, command: str | None = None, figures: bool = True) -> dict:
+def write_report(
+    out: str | Path,
+    options: StudyOptions,
+    backends: Sequence[str] | None = None,
+    wall_time_s: float | None = None,
+    command: str | None = None,
+    figures: bool = True,
+) -> dict:
     """Writes ``results.json``, ``report.md`` and ``figures/`` in ``out``
     from the workers' ``runs/<backend>.json``.
 

@@ -104,9 +104,14 @@ def diffusion_floor(problem, diffusion: float) -> dict:
     viscous = buckley_leverett_viscous(points[:, 0], points[:, 1], diffusion, m=m, length=length)
     exact = buckley_leverett_solution(points[:, 0], points[:, 1], m=m)
     metrics = buckley_leverett_metrics(
-        lambda p: buckley_leverett_viscous(p[:, 0], p[:, 1], diffusion, m=m, length=length), m=m, length=length)
-    return {"diffusion": float(diffusion), "relative_l2": float(relative_l2_error(viscous, exact)),
-            "shock_position_error": metrics["shock_position_error"], "relative_l1": metrics["relative_l1"]}
+        lambda p: buckley_leverett_viscous(p[:, 0], p[:, 1], diffusion, m=m, length=length), m=m, length=length
+    )
+    return {
+        "diffusion": float(diffusion),
+        "relative_l2": float(relative_l2_error(viscous, exact)),
+        "shock_position_error": metrics["shock_position_error"],
+        "relative_l1": metrics["relative_l1"],
+    }
 
 
 def _finite(value) -> float | None:
@@ -176,8 +181,9 @@ def _save_reference(problem, shape, arrays_dir: Path) -> str:
     path = arrays_dir.parent / name
     if not path.exists():
         points = problem.domain.grid(shape)
-        np.savez_compressed(path, points=points, solution=problem.solution(points).astype("float32"),
-                            shape=np.asarray(shape))
+        np.savez_compressed(
+            path, points=points, solution=problem.solution(points).astype("float32"), shape=np.asarray(shape)
+        )
     return name
 
 
@@ -212,21 +218,34 @@ def run_one(spec: RunSpec, budget: Budget, arrays_dir: Path | None = None, bar=N
             epochs, per_epoch = _schedule(budget, budget.steps)
             steps = epochs * per_epoch
             schedule = keras.optimizers.schedules.ExponentialDecay(
-                budget.learning_rate, decay_steps=steps, decay_rate=0.1)
+                budget.learning_rate, decay_steps=steps, decay_rate=0.1
+            )
             model.compile(optimizer=keras.optimizers.Adam(schedule))
             record["setup_time_s"] = time.perf_counter() - start
-            timer = _Timer(per_epoch, bar, trace=_error_trace(spec, problem, model, network, budget),
-                           trace_every=max(1, epochs // 5))
+            timer = _Timer(
+                per_epoch,
+                bar,
+                trace=_error_trace(spec, problem, model, network, budget),
+                trace_every=max(1, epochs // 5),
+            )
             fit_start = time.perf_counter()
-            history = model.fit(epochs=epochs, steps_per_epoch=per_epoch, verbose=0,
-                                callbacks=[*extra_callbacks, timer, keras.callbacks.TerminateOnNaN()])
+            history = model.fit(
+                epochs=epochs,
+                steps_per_epoch=per_epoch,
+                verbose=0,
+                callbacks=[*extra_callbacks, timer, keras.callbacks.TerminateOnNaN()],
+            )
             fit_time = time.perf_counter() - fit_start - timer.eval_total
             record.update(_timings(timer.stamps, timer.fit_start, fit_time, per_epoch))
             record["error_trace"] = timer.error_trace
-            record.update(steps=len(timer.stamps) * per_epoch, epochs=len(timer.stamps),
-                          steps_per_epoch=per_epoch, n_params=network.info.get("n_params"),
-                          derivative_method=model.resolved_derivative_method,
-                          info={k: v for k, v in network.info.items() if k != "n_params"})
+            record.update(
+                steps=len(timer.stamps) * per_epoch,
+                epochs=len(timer.stamps),
+                steps_per_epoch=per_epoch,
+                n_params=network.info.get("n_params"),
+                derivative_method=model.resolved_derivative_method,
+                info={k: v for k, v in network.info.items() if k != "n_params"},
+            )
             record["history"] = {k: [_finite(v) for v in values] for k, values in history.history.items()}
             record["final_losses"] = {k: v[-1] for k, v in record["history"].items() if v}
             eval_start = time.perf_counter()
@@ -234,12 +253,16 @@ def run_one(spec: RunSpec, budget: Budget, arrays_dir: Path | None = None, bar=N
             record["eval_time_s"] = time.perf_counter() - eval_start
     except Exception as error:  # a broken variant must not stop the study
         message = re.sub(r"\x1b\[[0-9;]*m", "", f"{type(error).__name__}: {error}")  # no terminal colours
-        record.update(status="failed", message=message,
-                      traceback=traceback.format_exc(limit=6)[-3000:])
+        record.update(status="failed", message=message, traceback=traceback.format_exc(limit=6)[-3000:])
     record["total_time_s"] = time.perf_counter() - start
     # keras_pinn's own warnings (e.g. PINNModel's about ReLU and the PDE's order).
-    messages = list(dict.fromkeys(str(w.message).splitlines()[0][:300] for w in caught
-                                  if issubclass(w.category, UserWarning) and "keras_pinn" in str(w.filename)))
+    messages = list(
+        dict.fromkeys(
+            str(w.message).splitlines()[0][:300]
+            for w in caught
+            if issubclass(w.category, UserWarning) and "keras_pinn" in str(w.filename)
+        )
+    )
     if messages:
         record["warnings"] = messages[:5]
     return record
@@ -249,16 +272,21 @@ def _pinn_model(problem, network: Network, variant, budget: Budget, seed: int):
     """The PINNModel of a run: the problem's loss terms, or for variants with
     hard constraints and problems of :data:`config.EXACT_CONDITIONS` the PDE
     alone with the conditions imposed exactly."""
-    options = dict(n_collocation=budget.n_collocation, seed=seed, sampler=variant.sampler,
-                   derivative_method=variant.derivative_method,
-                   allow_batch_normalization=variant.allow_batch_normalization)
+    options = dict(
+        n_collocation=budget.n_collocation,
+        seed=seed,
+        sampler=variant.sampler,
+        derivative_method=variant.derivative_method,
+        allow_batch_normalization=variant.allow_batch_normalization,
+    )
     if not (variant.hard_constraints or problem.name in EXACT_CONDITIONS):
         return problem.model(network.model, n_condition=budget.n_condition, **options)
     # A GridConv with derivative_method="autodiff" is the article's naive
     # CNN-PINN: PINNModel probes it with the whole grid and takes input
     # derivatives of the CNN's outputs.
-    model = PINNModel(network.model, problem.domain, problem.pde, conditions=(),
-                      output_transform=hard_constraint(problem), **options)
+    model = PINNModel(
+        network.model, problem.domain, problem.pde, conditions=(), output_transform=hard_constraint(problem), **options
+    )
     return model
 
 
@@ -331,13 +359,20 @@ def _evaluate(spec: RunSpec, problem, model, network: Network, budget: Budget, a
     pred = np.asarray(model.predict(points, verbose=0, batch_size=len(points)))[:, :1]
     error = _finite(relative_l2_error(pred, problem.solution(points))) if np.all(np.isfinite(pred)) else None
     metrics_out: dict = {"relative_l2": error}
-    out: dict = {"error": error, "status": "ok" if error is not None else "diverged", "eval_grid": list(shape),
-                 "metrics": metrics_out}
+    out: dict = {
+        "error": error,
+        "status": "ok" if error is not None else "diverged",
+        "eval_grid": list(shape),
+        "metrics": metrics_out,
+    }
     if problem.name == "buckley_leverett" and error is not None and network.grid_shape is None:
         length, t1 = float(problem.domain.upper[0]), float(problem.domain.upper[-1])
         metrics = buckley_leverett_metrics(
             lambda p: np.asarray(model.predict(p, verbose=0, batch_size=len(p)))[:, :1],
-            m=float(problem.pde.m), times=tuple(f * t1 for f in (0.25, 0.5, 0.75)), length=length)
+            m=float(problem.pde.m),
+            times=tuple(f * t1 for f in (0.25, 0.5, 0.75)),
+            length=length,
+        )
         out["metrics"].update({k: (_finite(v) if isinstance(v, float) else v) for k, v in metrics.items()})
     if VARIANTS[spec.variant].allow_batch_normalization and error is not None:
         # Batch normalisation with the statistics of the whole evaluation set
@@ -345,16 +380,25 @@ def _evaluate(spec: RunSpec, problem, model, network: Network, budget: Budget, a
         # coupling from the train/inference mismatch.
         full = _predict_batch_statistics(model, network, points)
         out["metrics"]["relative_l2_full_set_statistics"] = (
-            _finite(relative_l2_error(full, problem.solution(points))) if np.all(np.isfinite(full)) else None)
+            _finite(relative_l2_error(full, problem.solution(points))) if np.all(np.isfinite(full)) else None
+        )
     if problem.name == "buckley_leverett" and getattr(problem.pde, "diffusion", 0.0) > 0:
-        out["diffusion_floor"] = _diffusion_floor(float(problem.pde.diffusion), float(problem.pde.m),
-                                                  float(problem.domain.upper[0]), float(problem.domain.upper[-1]),
-                                                  tuple(problem.grid_shape))
+        out["diffusion_floor"] = _diffusion_floor(
+            float(problem.pde.diffusion),
+            float(problem.pde.m),
+            float(problem.domain.upper[0]),
+            float(problem.domain.upper[-1]),
+            tuple(problem.grid_shape),
+        )
     target = target_of(problem.name, budget.name)
     if target is not None:
         value = out["metrics"].get(target.metric)
-        out["target"] = {"metric": target.metric, "threshold": target.threshold, "value": value,
-                         "met": value is not None and value <= target.threshold}
+        out["target"] = {
+            "metric": target.metric,
+            "threshold": target.threshold,
+            "value": value,
+            "met": value is not None and value <= target.threshold,
+        }
     if arrays_dir is None:
         return out
     arrays_dir.mkdir(parents=True, exist_ok=True)
@@ -396,8 +440,9 @@ def run_backend(options: StudyOptions, progress: bool = True, command: str | Non
 
     backend = keras.backend.backend()
     if tuple(options.backends) != (backend,):
-        raise ValueError(f"run_backend runs on the current backend {backend!r} only. "
-                         f"Received: backends={list(options.backends)!r}")
+        raise ValueError(
+            f"run_backend runs on the current backend {backend!r} only. Received: backends={list(options.backends)!r}"
+        )
     engine.execute(options, in_process=True, progress=progress)
     engine.assemble(options, command=command)
     return json.loads((Path(options.out) / "runs" / f"{backend}.json").read_text())

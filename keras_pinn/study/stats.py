@@ -93,8 +93,13 @@ def welch(a: Sequence[float], b: Sequence[float]) -> dict:
     return {"t": float(result.statistic), "df": float(df), "p": float(result.pvalue)}
 
 
-def ratio_ci(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE,
-             n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> dict:
+def ratio_ci(
+    a: Sequence[float],
+    b: Sequence[float],
+    confidence: float = CONFIDENCE,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> dict:
     """Ratio of geometric means ``gm(a) / gm(b)`` and its bootstrap interval.
 
     Args:
@@ -118,8 +123,15 @@ def ratio_ci(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDE
     def statistic(x, y, axis=-1):
         return np.mean(x, axis=axis) - np.mean(y, axis=axis)
 
-    result = stats.bootstrap((la, lb), statistic, n_resamples=n_resamples, confidence_level=confidence,
-                             method="percentile", vectorized=True, random_state=np.random.default_rng(seed))
+    result = stats.bootstrap(
+        (la, lb),
+        statistic,
+        n_resamples=n_resamples,
+        confidence_level=confidence,
+        method="percentile",
+        vectorized=True,
+        random_state=np.random.default_rng(seed),
+    )
     low, high = result.confidence_interval
     return {"ratio": ratio, "low": float(np.exp(low)), "high": float(np.exp(high))}
 
@@ -141,8 +153,13 @@ def holm(p_values: Sequence[float | None]) -> list[float | None]:
     return adjusted
 
 
-def decide(ratio: float | None, p_corrected: float | None, baseline_met: bool | None,
-           min_effect: float = MIN_EFFECT, alpha: float = ALPHA) -> str:
+def decide(
+    ratio: float | None,
+    p_corrected: float | None,
+    baseline_met: bool | None,
+    min_effect: float = MIN_EFFECT,
+    alpha: float = ALPHA,
+) -> str:
     """The verdict of one comparison.
 
     Args:

@@ -122,8 +122,13 @@ def _mlp(
     network = Network(model=None)
     if quantize:
         network.quantizer_input = keras.Model(inputs, h, name="quantizer_input")
-        network.quantizer = VectorQuantizer(budget.vq_codes, budget.vq_dim, concat_input=True, name="vq",
-                                            temperature=ANNEAL_TEMPERATURES[0] if soft else None)
+        network.quantizer = VectorQuantizer(
+            budget.vq_codes,
+            budget.vq_dim,
+            concat_input=True,
+            name="vq",
+            temperature=ANNEAL_TEMPERATURES[0] if soft else None,
+        )
         h = network.quantizer(h)
         network.info.update(vq_codes=budget.vq_codes, vq_dim=budget.vq_dim)
     hidden = []
@@ -169,7 +174,7 @@ def _branch_spread(block: ParallelPowerBlock, x) -> list[float]:
     out = np.asarray(keras.ops.convert_to_numpy(block(x)), dtype="float64")
     if block.combine != "concat":
         return [float(out.std())]
-    return [float(out[:, k * block.units:(k + 1) * block.units].std()) for k in range(block.max_power)]
+    return [float(out[:, k * block.units : (k + 1) * block.units].std()) for k in range(block.max_power)]
 
 
 def grid_shape_of(domain, n_collocation: int) -> tuple[int, ...]:
@@ -213,8 +218,10 @@ def _parallel_pow_relu_last(domain, order: int, budget: Budget) -> Network:
             z = PowReLU(k if i == budget.depth - 1 else 1, name=f"branch{k}_relu_{i}")(z)
         branches.append(z)
     outputs = _dense(1, name="output")(keras.layers.Concatenate(name="concat")(branches))
-    return Network(keras.Model(inputs, outputs, name="parallel_pow_relu_last"),
-                   info={"max_power": order + 1, "power": "last layer only"})
+    return Network(
+        keras.Model(inputs, outputs, name="parallel_pow_relu_last"),
+        info={"max_power": order + 1, "power": "last layer only"},
+    )
 
 
 RH_BOUNDARY_WIDTH = 0.05
@@ -230,12 +237,23 @@ def _rh_vq(domain, order: int, budget: Budget, conservation: bool = False, code_
     starts the boundary exactly at the corner (0, 0)."""
     inputs = keras.Input((domain.dim,), name="coordinates")
     layer = RankineHugoniotQuantizer(
-        units=budget.width, depth=budget.depth, lower=[float(v) for v in domain.lower],
-        upper=[float(v) for v in domain.upper], flux="buckley_leverett", m=2.0, name="rh_vq",
-        conservation_weight=1.0 if conservation else 0.0, boundary_width=RH_BOUNDARY_WIDTH, code_noise=code_noise)
+        units=budget.width,
+        depth=budget.depth,
+        lower=[float(v) for v in domain.lower],
+        upper=[float(v) for v in domain.upper],
+        flux="buckley_leverett",
+        m=2.0,
+        name="rh_vq",
+        conservation_weight=1.0 if conservation else 0.0,
+        boundary_width=RH_BOUNDARY_WIDTH,
+        code_noise=code_noise,
+    )
     outputs = layer(inputs)
-    network = Network(keras.Model(inputs, outputs, name="rh_vq"), quantizer=layer,
-                      info={"vq_codes": 2, "initial_shock_speed": float(keras.ops.convert_to_numpy(layer.shock_speed()))})
+    network = Network(
+        keras.Model(inputs, outputs, name="rh_vq"),
+        quantizer=layer,
+        info={"vq_codes": 2, "initial_shock_speed": float(keras.ops.convert_to_numpy(layer.shock_speed()))},
+    )
 
     def setup(problem) -> list:
         return [_ShockSpeedLog(layer)]
@@ -278,8 +296,12 @@ class AnnealSchedule(keras.callbacks.Callback):
     :meth:`diffusion_scale` is ``log(T / T1) / log(T0 / T1)``: 1 at the
     start, 0 once the temperature is down, read from the same variable."""
 
-    def __init__(self, layer: VectorQuantizer, temperatures: tuple[float, float] = ANNEAL_TEMPERATURES,
-                 fraction: float = ANNEAL_FRACTION):
+    def __init__(
+        self,
+        layer: VectorQuantizer,
+        temperatures: tuple[float, float] = ANNEAL_TEMPERATURES,
+        fraction: float = ANNEAL_FRACTION,
+    ):
         super().__init__()
         self.layer = layer
         self.t0, self.t1 = (float(v) for v in temperatures)
@@ -321,17 +343,23 @@ BUILDERS: dict[str, Callable] = {
     "residual_mlp": lambda domain, order, budget: _mlp(domain, budget, residual=True, name="residual_mlp"),
     "no_scaling": lambda domain, order, budget: _mlp(domain, budget, scale=False, name="no_scaling"),
     "batch_norm": lambda domain, order, budget: _mlp(
-        domain, budget, scale=False, norm=_norm_factory("batch"), name="batch_norm"),
+        domain, budget, scale=False, norm=_norm_factory("batch"), name="batch_norm"
+    ),
     "layer_norm": lambda domain, order, budget: _mlp(
-        domain, budget, scale=False, norm=_norm_factory("layer"), name="layer_norm"),
+        domain, budget, scale=False, norm=_norm_factory("layer"), name="layer_norm"
+    ),
     "layer_norm_scaled": lambda domain, order, budget: _mlp(
-        domain, budget, norm=_norm_factory("layer"), name="layer_norm_scaled"),
+        domain, budget, norm=_norm_factory("layer"), name="layer_norm_scaled"
+    ),
     "learnable_norm_scaled": lambda domain, order, budget: _mlp(
-        domain, budget, norm=_norm_factory("learnable"), name="learnable_norm_scaled"),
+        domain, budget, norm=_norm_factory("learnable"), name="learnable_norm_scaled"
+    ),
     "parallel_pow_relu_vp": lambda domain, order, budget: _parallel_pow_relu(
-        domain, order, budget, preserve_variance=True),
+        domain, order, budget, preserve_variance=True
+    ),
     "learnable_norm": lambda domain, order, budget: _mlp(
-        domain, budget, scale=False, norm=_norm_factory("learnable"), name="learnable_norm"),
+        domain, budget, scale=False, norm=_norm_factory("learnable"), name="learnable_norm"
+    ),
     "parallel_pow_relu": _parallel_pow_relu,
     "pow_relu": lambda domain, order, budget: _mlp(domain, budget, activation=order + 1, name="pow_relu"),
     "relu": lambda domain, order, budget: _mlp(domain, budget, activation="relu", name="relu"),
@@ -360,7 +388,6 @@ def build_network(variant: str, domain, order: int, budget: Budget) -> Network:
     network = BUILDERS[VARIANTS[variant].builder](domain, int(order), budget)
     network.info["n_params"] = int(network.model.count_params())
     return network
-
 
 
 # Initial values, in keras.ops, of the problems with zero Dirichlet boundaries

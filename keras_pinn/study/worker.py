@@ -46,8 +46,7 @@ def _scratch_root(scratch: str | None) -> str:
         return tempfile.gettempdir()
 
 
-def execute_run(spec: dict, budget: dict, backend: str, key: str, scratch: str | None = None,
-                bar=None) -> dict:
+def execute_run(spec: dict, budget: dict, backend: str, key: str, scratch: str | None = None, bar=None) -> dict:
     """Trains one run on this process's Keras backend.
 
     Args:
@@ -75,11 +74,17 @@ def execute_run(spec: dict, budget: dict, backend: str, key: str, scratch: str |
     except Exception as error:
         # Sent back as plain data: a live traceback (thousands of frames for
         # a RecursionError) can hang the client that unpickles it.
-        record = {**spec, "backend": backend, "status": "failed", "error": None,
-                  "message": f"{type(error).__name__}: {error}"[:2000],
-                  "traceback": traceback.format_exc(limit=12)[-3000:]}
-        raise RunFailed({"format": 1, "key": key, "record": record, "problem": None,
-                         "worker": _worker_name(), "files": {}}) from None
+        record = {
+            **spec,
+            "backend": backend,
+            "status": "failed",
+            "error": None,
+            "message": f"{type(error).__name__}: {error}"[:2000],
+            "traceback": traceback.format_exc(limit=12)[-3000:],
+        }
+        raise RunFailed(
+            {"format": 1, "key": key, "record": record, "problem": None, "worker": _worker_name(), "files": {}}
+        ) from None
     if result["record"].get("status") == "failed":
         raise RunFailed(result)
     return result
@@ -99,7 +104,8 @@ def _execute(spec: dict, budget: dict, backend: str, key: str, scratch: str | No
         raise RuntimeError(
             f"This worker runs Keras on {keras.backend.backend()!r}, but the run is for {backend!r}: start "
             f"the workers of {backend!r} with KERAS_BACKEND={backend} (and --resources {backend}=1). "
-            f"Received: backend={backend!r}")
+            f"Received: backend={backend!r}"
+        )
     run_spec = RunSpec(spec["problem"], spec["variant"], int(spec["seed"]), dict(spec.get("problem_options") or {}))
     folder = tempfile.mkdtemp(prefix=f"run-{run_spec.run_id}-", dir=_scratch_root(scratch))
     try:
@@ -115,6 +121,13 @@ def _execute(spec: dict, budget: dict, backend: str, key: str, scratch: str | No
         problem = problem_facts(make_problem(run_spec.problem))
     except Exception:  # the record says what went wrong with the problem
         problem = None
-    result = {"format": 1, "key": key, "record": record, "problem": problem, "versions": versions(),
-              "worker": _worker_name(), "files": files}
+    result = {
+        "format": 1,
+        "key": key,
+        "record": record,
+        "problem": problem,
+        "versions": versions(),
+        "worker": _worker_name(),
+        "files": files,
+    }
     return result
