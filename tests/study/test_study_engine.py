@@ -24,7 +24,7 @@ from keras_pinn.study import engine
 from keras_pinn.study.config import make_options
 
 BACKEND = keras.backend.backend()
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(
     ideas="4",
     variants="mlp",
@@ -383,7 +383,7 @@ def test_a_study_on_a_cluster_of_a_scheduler_and_two_worker_processes(tmp_path, 
             command = engine.worker_command(address, BACKEND, f"test-{BACKEND}-{i}", str(tmp_path / "scratch"))
             procs.append(
                 _start(
-                    [*command, "--preload", str(ROOT / "tests" / "study_engine_preload.py")],
+                    [*command, "--preload", str(ROOT / "tests" / "study" / "study_engine_preload.py")],
                     worker_env,
                     tmp_path / f"worker{i}.log",
                 )

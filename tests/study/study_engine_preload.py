@@ -1,5 +1,5 @@
-"""Dask worker preload of tests/test_study_engine.py (``dask worker
---preload tests/study_engine_preload.py``): makes the run named by
+"""Dask worker preload of tests/study/test_study_engine.py (``dask worker
+--preload tests/study/study_engine_preload.py``): makes the run named by
 ``KERAS_PINN_TEST_FAILING_RUN`` raise inside the worker, and the one named by
 ``KERAS_PINN_TEST_DYING_RUN`` end its worker process, so the test sees how
 the engine handles both on a real cluster."""

@@ -17,7 +17,7 @@ from keras_pinn.study import config, report
 from keras_pinn.study.config import BUDGETS, IDEAS, VARIANTS, make_options, plan_runs
 
 BACKEND = keras.backend.backend()
-STUDY_DIR = Path(__file__).resolve().parent.parent / "keras_pinn" / "study"
+STUDY_DIR = Path(__file__).resolve().parents[2] / "keras_pinn" / "study"
 
 
 # --------------------------------------------------------------------------
