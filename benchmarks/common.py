@@ -162,24 +162,29 @@ class Timer:
     each (chosen to last about ``seconds``) give the median steps/s.
     """
 
-    def __init__(self, windows: int = 6, seconds: float = 2.0, steps: int | None = None):
-        self.windows, self.seconds, self.steps = windows, seconds, steps
+    def __init__(self, windows: int = 6, seconds: float = 2.0, steps: int | None = None, multiple: int = 1):
+        self.windows, self.seconds, self.steps, self.multiple = windows, seconds, steps, multiple
 
     def plan(self, run):
-        """Compiles and warms up; returns ``(compile_s, steps_per_window)``."""
+        """Compiles and warms up; returns ``(compile_s, steps_per_window)``,
+        a multiple of ``multiple`` (every call made here runs such a
+        multiple too, so a trainer that groups steps by a divisor of the
+        count compiles its grouped step here, not in a timed window)."""
+        m = self.multiple
         start = time.perf_counter()
-        run(2)
+        run(2 * m if m > 1 else 2)
         compile_s = time.perf_counter() - start
         if self.steps:
-            run(3)
+            run(max(m, 3))
             return compile_s, self.steps
-        n, elapsed = 5, 0.0
+        n, elapsed = (5 if m == 1 else m), 0.0
         while elapsed < 0.3 and n < 100_000:
             n *= 2
             start = time.perf_counter()
             run(n)
             elapsed = time.perf_counter() - start
-        return compile_s, max(5, int(n * self.seconds / max(elapsed, 1e-6)))
+        steps = max(5, int(n * self.seconds / max(elapsed, 1e-6)))
+        return compile_s, max(m, steps // m * m)
 
     def measure(self, run) -> dict:
         compile_s, steps = self.plan(run)
