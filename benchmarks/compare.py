@@ -171,6 +171,7 @@ def plan(args, dde_python):
                         cmd=[sys.executable, os.path.join(HERE, "keras_pinn_bench.py"), "--problem", problem]
                         + extras[backend]
                         + timing
+                        + ["--min-fit-steps", str(args.min_fit_steps)]
                         + threads,
                     )
                 )

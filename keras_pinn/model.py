@@ -641,9 +641,21 @@ class PINNModel(keras.Model):
             callbacks.insert(0, _ParameterLog())
         if getattr(self, "_steps_per_execution_auto", False):
             self._use_steps_per_execution(_auto_steps_per_execution(callbacks, auto_steps))
+        epochs = int(kwargs.get("epochs", 1)) - int(kwargs.get("initial_epoch", 0))
+        if self._compiles_long_fits() and epochs * auto_steps >= LONG_FIT_STEPS:
+            self.jit_compile = True  # kept for later fits: compiling again would cost as much
+            self.make_train_function(force=True)
         if callbacks:
             kwargs["callbacks"] = callbacks
         return super().fit(x, y, steps_per_epoch=steps_per_epoch, **kwargs)
+
+    def _compiles_long_fits(self) -> bool:
+        return (
+            getattr(self, "_jit_compile_auto", False)
+            and _backend.COMPILE_LONG_FITS
+            and not self.jit_compile
+            and not self.uses_input_autodiff
+        )
 
     def _use_steps_per_execution(self, n: int):
         if int(self.steps_per_execution) != n:  # type: ignore[has-type]  # set by keras.Model.compile
@@ -713,9 +725,14 @@ class PINNModel(keras.Model):
         - ``jit_compile`` (default ``"auto"``): Keras's choice, except on
           TensorFlow, where ``"auto"`` means XLA also on a CPU-only machine
           (Keras leaves XLA off there) when every layer of the network
-          supports it (``layer.supports_jit``). PyTorch stays eager:
-          ``torch.compile`` costs 10 to 25 s at the first step and needs a C++
-          compiler; pass ``jit_compile=True`` for long runs.
+          supports it (``layer.supports_jit``). On PyTorch, eager, except
+          that a ``fit`` of at least :data:`LONG_FIT_STEPS` steps (epochs
+          times ``steps_per_epoch``) compiles the step with ``torch.compile``
+          when Taylor mode gives every derivative (no double backward) and a
+          C++ compiler is found: compiling costs 10 to 25 s at the first step
+          and pays for itself from a few thousand steps on. The model then
+          stays compiled. ``jit_compile=False`` keeps it eager; ``True``
+          compiles every fit.
         - ``steps_per_execution`` (default: chosen at each ``fit``): Keras
           runs up to :data:`AUTO_STEPS_PER_EXECUTION` steps per call on JAX
           and TensorFlow (the largest divisor of ``steps_per_epoch`` up to
@@ -751,11 +768,12 @@ class PINNModel(keras.Model):
                 stacklevel=2,
             )
             kwargs["jit_compile"] = False
-        if (
+        self._jit_compile_auto = (
             kwargs.get("jit_compile", "auto") == "auto"
             and not kwargs.get("run_eagerly", False)
             and all(getattr(layer, "supports_jit", True) for layer in _sublayers(self.network))
-        ):
+        )
+        if self._jit_compile_auto:
             kwargs["jit_compile"] = _backend.DEFAULT_JIT_COMPILE
         super().compile(optimizer=optimizer, **kwargs)
 
@@ -767,6 +785,8 @@ class PINNModel(keras.Model):
             config = dict(config, backend=keras.backend.backend())
             if getattr(self, "_steps_per_execution_auto", False):
                 config.pop("steps_per_execution", None)  # chosen again at each fit after loading
+            if getattr(self, "_jit_compile_auto", False):
+                config.pop("jit_compile", None)  # "auto" again after loading
         return config
 
     @property
@@ -960,6 +980,13 @@ class _ParameterLog(keras.callbacks.Callback):
         for name, variable in self.model.pde_parameters.items():
             logs[name] = float(ops.convert_to_numpy(variable.value))
 
+
+#: Steps of one ``fit`` (epochs times ``steps_per_epoch``) from which a PyTorch
+#: model compiled with ``jit_compile="auto"`` trains with ``torch.compile``: on a
+#: 2-core CPU, Burgers (3 x 20, 2,540 points) ran 99 steps/s eager and 262
+#: compiled, so 10 to 25 s of compilation pay for themselves after about 1,600
+#: to 4,000 steps (docs/performance.md).
+LONG_FIT_STEPS = 5_000
 
 #: Steps Keras runs per call on JAX and TensorFlow when ``compile`` is not
 #: given ``steps_per_execution`` and no callback acts between single steps

@@ -123,3 +123,35 @@ def test_grouped_steps_name_their_range_when_the_loss_turns_non_finite():
     with pytest.warns(RuntimeWarning, match=expected):
         history = m.fit(epochs=2, steps_per_epoch=4, verbose=0)
     assert len(history.history["loss"]) == 1 and math.isnan(history.history["loss"][-1])
+
+
+@pytest.mark.skipif(not kp.backend.COMPILE_LONG_FITS, reason="compiles long fits on PyTorch with a C++ compiler")
+def test_a_long_fit_compiles_on_pytorch(monkeypatch):
+    monkeypatch.setattr(model_module, "LONG_FIT_STEPS", 8)
+    m = make()
+    m.fit(epochs=1, steps_per_epoch=4, verbose=0)
+    assert m.jit_compile is False  # short: eager
+    m.fit(epochs=2, steps_per_epoch=4, verbose=0)
+    assert m.jit_compile is True and iterations(m) == 12
+    m.fit(epochs=1, steps_per_epoch=2, verbose=0)
+    assert m.jit_compile is True and iterations(m) == 14  # stays compiled
+    assert "jit_compile" not in m.get_compile_config()
+
+
+def test_long_fits_stay_as_chosen(monkeypatch):
+    monkeypatch.setattr(model_module, "LONG_FIT_STEPS", 8)
+    m = make(jit_compile=False)
+    m.fit(epochs=2, steps_per_epoch=4, verbose=0)
+    assert m.jit_compile is False
+    autodiff = kp.PINNModel(
+        keras.Sequential([keras.Input((2,)), keras.layers.Dense(8, "tanh"), keras.layers.Dense(1)]),
+        DOMAIN,
+        heat,
+        conditions=[kp.DirichletBC(0.0, n_points=8)],
+        n_collocation=16,
+        seed=0,
+        derivative_method="autodiff",
+    )
+    autodiff.compile(keras.optimizers.Adam(1e-3))
+    autodiff.fit(epochs=2, steps_per_epoch=4, verbose=0)
+    assert autodiff.jit_compile is (BACKEND != "torch")  # no torch.compile of a double backward

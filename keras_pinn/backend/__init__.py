@@ -60,9 +60,12 @@ MAX_STEPS_PER_EXECUTION = _impl.MAX_STEPS_PER_EXECUTION
 fixed_point_dataset = _impl.fixed_point_dataset
 #: What ``PINNModel.compile(jit_compile="auto")`` passes to Keras on this backend.
 DEFAULT_JIT_COMPILE = _impl.DEFAULT_JIT_COMPILE
+#: Whether ``PINNModel.fit`` compiles long runs when ``jit_compile`` was left at "auto" (PyTorch).
+COMPILE_LONG_FITS = _impl.COMPILE_LONG_FITS
 
 __all__ = [
     "BACKEND",
+    "COMPILE_LONG_FITS",
     "DEFAULT_JIT_COMPILE",
     "DERIVATIVE_MODE",
     "InputDerivatives",

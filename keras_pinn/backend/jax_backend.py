@@ -28,6 +28,8 @@ DERIVATIVE_MODE = "forward (nested jax.jvp)"
 MAX_STEPS_PER_EXECUTION = None
 #: PINNModel.compile's jit_compile for "auto": Keras's own choice (jax.jit).
 DEFAULT_JIT_COMPILE = "auto"
+#: Whether PINNModel.fit switches to compiled steps for long runs (it compiles from the start here).
+COMPILE_LONG_FITS = False
 
 
 def enable_grad():

@@ -11,6 +11,8 @@ MAX_STEPS_PER_EXECUTION = None
 #: PINNModel.compile's jit_compile for "auto": XLA, also on a CPU-only machine
 #: (Keras's "auto" leaves it off there; a PINN step compiles in seconds and runs faster).
 DEFAULT_JIT_COMPILE = True
+#: Whether PINNModel.fit switches to compiled steps for long runs (it compiles from the start here).
+COMPILE_LONG_FITS = False
 
 
 def enable_grad():

@@ -4,6 +4,9 @@ Keras runs ``evaluate`` and ``predict`` under ``torch.no_grad()``; the engine
 re-enables autograd locally so residuals can be evaluated there too.
 """
 
+import os
+import shutil
+
 import keras
 import torch
 
@@ -12,8 +15,17 @@ from keras_pinn.backend._common import ReverseModeCache, watch_point_mixing
 DERIVATIVE_MODE = "reverse (torch.autograd.grad, create_graph=True)"
 MAX_STEPS_PER_EXECUTION = 1  # Keras's PyTorch trainer refuses more
 #: PINNModel.compile's jit_compile for "auto": Keras's own choice (eager; torch.compile
-#: costs 10 to 25 s at the first step and needs a C++ compiler).
+#: costs 10 to 25 s at the first step and needs a C++ compiler), until a long fit.
 DEFAULT_JIT_COMPILE = "auto"
+
+
+def _cpp_compiler_found() -> bool:
+    return any(shutil.which(c) for c in (os.environ.get("CXX"), "g++", "c++", "clang++") if c)
+
+
+#: Whether PINNModel.fit compiles a long run with torch.compile when compile() left
+#: jit_compile at "auto" (torch.compile's CPU code generation needs a C++ compiler).
+COMPILE_LONG_FITS = _cpp_compiler_found()
 
 
 def enable_grad():
