@@ -29,6 +29,14 @@ def positive_int(value, argument: str, maximum: int | None = None) -> int:
     return int(value)
 
 
+def integer(value, argument: str, minimum: int = 1) -> int:
+    """``value`` as an ``int`` if it is an integer >= ``minimum`` (not a
+    bool), else a ValueError naming ``argument`` and the bound."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"`{argument}` must be an integer >= {minimum}. Received: {argument}={value!r}")
+    return int(value)
+
+
 def seed(value, argument: str = "seed") -> int | None:
     """``value`` as an ``int`` if it is an integer >= 0 (not a bool), None
     for None, else a ValueError naming ``argument``."""

@@ -9,6 +9,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from keras_pinn import _validation
+
 __all__ = [
     "RankineHugoniotQuantizer",
     "VectorQuantizer",
@@ -21,24 +23,6 @@ __all__ = [
 def _l2_normalize(x: Any, epsilon: float) -> Any:
     norm_sq = ops.sum(ops.square(x), axis=-1, keepdims=True)
     return x * ops.rsqrt(ops.maximum(norm_sq, epsilon))
-
-
-def _check_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
-    return int(value)
-
-
-def _check_weight(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)) or value < 0:
-        raise ValueError(f"`{name}` must be a finite number >= 0. Received: {name}={value!r}")
-    return float(value)
-
-
-def _check_fraction(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) <= 1:
-        raise ValueError(f"`{name}` must be a number in [0, 1]. Received: {name}={value!r}")
-    return float(value)
 
 
 @keras.saving.register_keras_serializable(package="keras_pinn")
@@ -209,12 +193,12 @@ class VectorQuantizer(keras.layers.Layer):
                 f"`temperature` must be None or a finite number > 0. Received: temperature={temperature!r}"
             )
         self.initial_temperature = None if temperature is None else float(temperature)
-        self.num_codes = _check_int("num_codes", num_codes)
-        self.code_dim = _check_int("code_dim", code_dim)
-        self.commitment_weight = _check_weight("commitment_weight", commitment_weight)
-        self.codebook_weight = _check_weight("codebook_weight", codebook_weight)
+        self.num_codes = _validation.integer(num_codes, "num_codes")
+        self.code_dim = _validation.integer(code_dim, "code_dim")
+        self.commitment_weight = _validation.non_negative(commitment_weight, "commitment_weight")
+        self.codebook_weight = _validation.non_negative(codebook_weight, "codebook_weight")
         self.dead_code_threshold = (
-            None if dead_code_threshold is None else _check_fraction("dead_code_threshold", dead_code_threshold)
+            None if dead_code_threshold is None else _validation.fraction(dead_code_threshold, "dead_code_threshold")
         )
         if (
             isinstance(epsilon, bool)
@@ -415,7 +399,7 @@ class VectorQuantizer(keras.layers.Layer):
             raise ValueError(
                 "`threshold` must be given when the layer has no `dead_code_threshold`. Received: threshold=None"
             )
-        threshold = _check_fraction("threshold", threshold)
+        threshold = _validation.fraction(threshold, "threshold")
         fractions, z = self._code_fractions(inputs)
         z = ops.reshape(z, (-1, self.code_dim))
         dead = fractions < threshold
@@ -516,7 +500,7 @@ def oleinik_penalty(
             :func:`rankine_hugoniot_penalty`.
         n_samples: interior states per point, ``>= 1``.
     """
-    n_samples = _check_int("n_samples", n_samples)
+    n_samples = _validation.integer(n_samples, "n_samples")
     theta = ops.convert_to_tensor([(j + 1) / (n_samples + 1) for j in range(n_samples)], dtype=u_left.dtype)
     ul, ur = u_left[:, None], u_right[:, None]
     s = speed[:, None] if len(ops.shape(speed)) == 1 else speed
@@ -665,8 +649,8 @@ class RankineHugoniotQuantizer(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.units = _check_int("units", units)
-        self.depth = _check_int("depth", depth)
+        self.units = _validation.integer(units, "units")
+        self.depth = _validation.integer(depth, "depth")
         self.lower = [float(v) for v in lower]
         self.upper = [float(v) for v in upper]
         if len(self.lower) != 2 or len(self.upper) != 2 or not all(h > lo for lo, h in zip(self.lower, self.upper)):
@@ -680,25 +664,25 @@ class RankineHugoniotQuantizer(keras.layers.Layer):
         if isinstance(m, bool) or not isinstance(m, numbers.Real) or not float(m) > 0:
             raise ValueError(f"`m` must be a number > 0. Received: m={m!r}")
         self.m = float(m)
-        self.n_boundary = _check_int("n_boundary", n_boundary)
-        self.n_entropy = _check_int("n_entropy", n_entropy)
-        self.rh_weight = _check_weight("rh_weight", rh_weight)
-        self.entropy_weight = _check_weight("entropy_weight", entropy_weight)
+        self.n_boundary = _validation.integer(n_boundary, "n_boundary")
+        self.n_entropy = _validation.integer(n_entropy, "n_entropy")
+        self.rh_weight = _validation.non_negative(rh_weight, "rh_weight")
+        self.entropy_weight = _validation.non_negative(entropy_weight, "entropy_weight")
         low, high = (float(v) for v in initial_speed)
         if not 0 < low <= high:
             raise ValueError(
                 f"`initial_speed` must be (low, high) with 0 < low <= high. Received: initial_speed={initial_speed!r}"
             )
         self.initial_speed = (low, high)
-        self.code_noise = _check_weight("code_noise", code_noise)
+        self.code_noise = _validation.non_negative(code_noise, "code_noise")
         self.seed = seed
-        self.conservation_weight = _check_weight("conservation_weight", conservation_weight)
-        self.n_times = _check_int("n_times", n_times)
-        self.n_quadrature = _check_int("n_quadrature", n_quadrature)
+        self.conservation_weight = _validation.non_negative(conservation_weight, "conservation_weight")
+        self.n_times = _validation.integer(n_times, "n_times")
+        self.n_quadrature = _validation.integer(n_quadrature, "n_quadrature")
         if isinstance(code_step, bool) or not isinstance(code_step, numbers.Real) or not float(code_step) > 0:
             raise ValueError(f"`code_step` must be a number > 0. Received: code_step={code_step!r}")
         self.code_step = float(code_step)
-        self.boundary_width = _check_weight("boundary_width", boundary_width)
+        self.boundary_width = _validation.non_negative(boundary_width, "boundary_width")
         self.hidden = [
             keras.layers.Dense(
                 self.units,
