@@ -436,6 +436,12 @@ def main(argv=None):
         help="glibc malloc settings of every subprocess (tuned: see common.MALLOC_TUNED)",
     )
     parser.add_argument(
+        "--min-fit-steps",
+        type=int,
+        default=5120,
+        help="keras-pinn rows: the timed fit runs at least this many steps (PyTorch's defaults compile such a fit)",
+    )
+    parser.add_argument(
         "--implementations",
         default=",".join(IMPLEMENTATIONS),
         help=f"comma-separated subset of {','.join(IMPLEMENTATIONS)} (default: all)",
