@@ -437,7 +437,14 @@ class PINNModel(keras.Model):
 
     # -- forward --------------------------------------------------------------
     def _fields(self, x, training=None):
-        u = self.network(x, training=training)
+        if getattr(self, "_taylor", False):
+            # A network Taylor mode covers (none of its layers acts differently
+            # in training) is evaluated by its rules' primal pass: the same
+            # values as calling it, without Keras's per-layer dispatch, and a
+            # Dense stack in MLP's (features, points) layout.
+            u = _taylor.primal(self.network, x)[0]
+        else:
+            u = self.network(x, training=training)
         if self.output_transform is not None:
             u = self.output_transform(x, u)
         return u
