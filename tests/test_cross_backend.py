@@ -107,7 +107,7 @@ import keras_pinn as kp
 from keras_pinn import backend
 from keras_pinn.layers.grid_conv import GridConv
 
-kp.set_floatx("float64")
+kp.set_precision("float64")
 folder = sys.argv[1]
 shared = np.load(f"{folder}/grid_conv.npz")
 # sigmoid: Keras 3.15's tanh computes float64 in float32 on JAX (keras-team/keras#23704)
