@@ -2,7 +2,7 @@
 
 Runs keras_pinn_bench.py (``model.fit``) in its own subprocess per
 configuration and backend, interleaved over ``--rounds``: the network
-(``Sequential(Dense)``, ``kp.layers.MLP`` in each activation layout, MLP
+(``Sequential(Dense)``, ``kp.layers.MLP``, MLP
 inside a Sequential), Keras's ``jit_compile`` and ``steps_per_execution``,
 and a 16-point problem that shows the
 fixed per-step cost of the training loop. Writes
@@ -33,40 +33,31 @@ CONFIGS = {
     "jax": [
         ("Sequential(Dense)", ["--network", "dense"]),
         ("Sequential(Dense), steps_per_execution=32", ["--network", "dense", "--steps-per-execution", "32"]),
-        ("MLP pf", ["--network", "mlp", "--layout", "pf"]),
-        ("MLP fp", ["--network", "mlp", "--layout", "fp"]),
-        ("MLP fp, steps_per_execution=32", ["--network", "mlp", "--layout", "fp", "--steps-per-execution", "32"]),
-        ("MLP pf, steps_per_execution=32", ["--network", "mlp", "--layout", "pf", "--steps-per-execution", "32"]),
-        ("16 points: MLP fp", ["--network", "mlp", "--layout", "fp", "--n-pde", "16"]),
+        ("MLP", ["--network", "mlp"]),
+        ("MLP, steps_per_execution=32", ["--network", "mlp", "--steps-per-execution", "32"]),
+        ("16 points: MLP", ["--network", "mlp", "--n-pde", "16"]),
         (
-            "16 points: MLP fp, steps_per_execution=32",
-            ["--network", "mlp", "--layout", "fp", "--n-pde", "16", "--steps-per-execution", "32"],
+            "16 points: MLP, steps_per_execution=32",
+            ["--network", "mlp", "--n-pde", "16", "--steps-per-execution", "32"],
         ),
     ],
     "tensorflow": [
-        ("Sequential(Dense) (Keras default: no XLA on CPU)", ["--network", "dense"]),
+        ("Sequential(Dense), defaults", ["--network", "dense"]),
         ("Sequential(Dense), jit_compile=True", ["--network", "dense", "--jit-compile", "true"]),
-        ("MLP pf, jit_compile=True", ["--network", "mlp", "--layout", "pf", "--jit-compile", "true"]),
-        ("MLP fp, jit_compile=True", ["--network", "mlp", "--layout", "fp", "--jit-compile", "true"]),
+        ("MLP, jit_compile=True", ["--network", "mlp", "--jit-compile", "true"]),
         (
-            "MLP pf, jit_compile=True, steps_per_execution=32",
-            ["--network", "mlp", "--layout", "pf", "--jit-compile", "true", "--steps-per-execution", "32"],
+            "MLP, jit_compile=True, steps_per_execution=32",
+            ["--network", "mlp", "--jit-compile", "true", "--steps-per-execution", "32"],
         ),
         (
-            "MLP fp, jit_compile=True, steps_per_execution=32",
-            ["--network", "mlp", "--layout", "fp", "--jit-compile", "true", "--steps-per-execution", "32"],
+            "16 points: MLP, jit_compile=True",
+            ["--network", "mlp", "--n-pde", "16", "--jit-compile", "true"],
         ),
         (
-            "16 points: MLP pf, jit_compile=True",
-            ["--network", "mlp", "--layout", "pf", "--n-pde", "16", "--jit-compile", "true"],
-        ),
-        (
-            "16 points: MLP pf, jit_compile=True, steps_per_execution=32",
+            "16 points: MLP, jit_compile=True, steps_per_execution=32",
             [
                 "--network",
                 "mlp",
-                "--layout",
-                "pf",
                 "--n-pde",
                 "16",
                 "--jit-compile",
@@ -78,11 +69,7 @@ CONFIGS = {
     ],
     "torch": [
         ("Sequential(Dense)", ["--network", "dense"]),
-        ("Sequential(MLP pf)", ["--network", "mlp-seq", "--layout", "pf"]),
-        ("MLP pf", ["--network", "mlp", "--layout", "pf"]),
-        ("MLP fp", ["--network", "mlp", "--layout", "fp"]),
-        ("MLP pf, jit_compile=True (torch.compile)", ["--network", "mlp", "--layout", "pf", "--jit-compile", "true"]),
-        ("16 points: MLP pf", ["--network", "mlp", "--layout", "pf", "--n-pde", "16"]),
+        ("MLP", ["--network", "mlp"]),
     ],
 }
 HANDWRITTEN_16 = {

@@ -3,8 +3,8 @@
 
 The network is ``--network dense`` (``keras.Sequential`` of ``Dense``
 layers, activations stored (points, features)) or ``--network mlp``
-(``keras_pinn.layers.MLP``, the fast path: the same weights, activations in
-the layout that measured fastest on the backend). The same points, initial
+(``keras_pinn.layers.MLP``, the fast path: the same weights, activations
+stored (features, points)). The same points, initial
 weights and loss as the hand-written loops (common.py).
 
     KERAS_BACKEND=jax python benchmarks/keras_pinn_bench.py --problem burgers --network mlp
@@ -28,7 +28,7 @@ def _bool(value):
     return {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}[value.lower()]
 
 
-def build(spec, network="mlp", layout="auto", seed=0, derivative_method="auto"):
+def build(spec, network="mlp", seed=0, derivative_method="auto"):
     """The :class:`keras_pinn.PINNModel` of ``spec`` with the shared points
     and initial weights."""
     import keras
@@ -42,9 +42,9 @@ def build(spec, network="mlp", layout="auto", seed=0, derivative_method="auto"):
             [keras.Input((2,))] + [keras.layers.Dense(w, "tanh") for w in spec["widths"]] + [keras.layers.Dense(1)]
         )
     elif network == "mlp-seq":
-        net = keras.Sequential([keras.Input((2,)), kp.layers.MLP(spec["widths"], 1, "tanh", layout=layout)])
+        net = keras.Sequential([keras.Input((2,)), kp.layers.MLP(spec["widths"], 1, "tanh")])
     else:
-        net = kp.layers.MLP(spec["widths"], 1, "tanh", layout=layout)
+        net = kp.layers.MLP(spec["widths"], 1, "tanh")
         net.build((None, 2))
     weights = [a for pair in common.make_weights(spec["sizes"], seed) for a in pair]
     net.set_weights(weights)
@@ -102,7 +102,6 @@ class _Clock:
 def measure(
     spec,
     network="mlp",
-    layout="auto",
     jit_compile="auto",
     steps_per_execution=None,
     windows=6,
@@ -116,7 +115,7 @@ def measure(
     import keras
     import numpy as np
 
-    model = build(spec, network, layout, derivative_method=derivative_method)
+    model = build(spec, network, derivative_method=derivative_method)
     compile_kwargs = {"optimizer": keras.optimizers.Adam(1e-3)}
     if steps_per_execution is not None:
         compile_kwargs["steps_per_execution"] = steps_per_execution
@@ -145,11 +144,8 @@ def measure(
     rates = [steps / (b - a) for a, b in zip(marks[:-1], marks[1:])]
     cpu = [(b - a) / steps for a, b in zip(clock.callback.cpu[:-1], clock.callback.cpu[1:])]
     result = common.summary(rates, steps, compile_s, cpu)
-    layer = model.network.layers[-1] if network == "mlp-seq" else model.network
-    layout = getattr(layer, "resolved_layout", "points_features")
     result.update(
         network=network,
-        layout=layout,
         jit_compile=bool(model.jit_compile),
         steps_per_execution=spe,
         n_pde=spec["n_pde"],
@@ -193,9 +189,6 @@ def main(argv=None):
         choices=["mlp", "mlp-seq", "dense"],
         help="mlp: kp.layers.MLP as the network; mlp-seq: inside a Sequential; dense: Sequential of Dense",
     )
-    parser.add_argument(
-        "--layout", default="auto", choices=["auto", "fp", "pf"], help="activation layout of --network mlp"
-    )
     parser.add_argument("--jit-compile", default="auto", help="model.compile(jit_compile=...): auto, true, false")
     parser.add_argument("--steps-per-execution", type=int, default=None)
     parser.add_argument(
@@ -220,7 +213,6 @@ def main(argv=None):
     result = measure(
         spec,
         args.network,
-        args.layout,
         _bool(args.jit_compile),
         args.steps_per_execution,
         args.windows,
@@ -235,7 +227,7 @@ def main(argv=None):
         framework=backend,
         backend=backend,
         problem=args.problem,
-        variant=f"{args.network}, layout={result['layout']}, jit_compile={result['jit_compile']}, "
+        variant=f"{args.network}, jit_compile={result['jit_compile']}, "
         f"steps_per_execution={result['steps_per_execution']}, "
         f"derivatives={'taylor' if result['taylor'] else 'autodiff'}",
         loop="model.fit",

@@ -1,5 +1,5 @@
-"""``MLP``: the fully connected PINN network, with its activations stored in
-the memory layout that trains fastest on the backend."""
+"""``MLP``: the fully connected PINN network, with its activations stored
+(features, points)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,7 @@ from keras_pinn import activations as _activations
 from keras_pinn import backend as _backend
 from keras_pinn.differentiation import taylor as _taylor
 
-__all__ = ["MLP", "LAYOUTS"]
-
-LAYOUTS = ("auto", "features_points", "points_features")
-
-_ALIASES = {"fp": "features_points", "pf": "points_features"}
+__all__ = ["MLP"]
 
 
 def _is_positive_int(value) -> bool:
@@ -33,15 +29,15 @@ class MLP(keras.layers.Layer):
     weights in the same order (``set_weights`` and ``get_weights`` are
     interchangeable with ``Sequential([Dense(w, activation), ...,
     Dense(outputs)])``). What differs is how the activations are laid out in
-    memory: ``Dense`` stores them ``(points, features)``; with
-    ``layout="features_points"`` this layer transposes the ``(N, d)`` input
-    once, computes ``h = activation(W^T h + b)`` on ``(features, N)`` arrays,
-    and transposes the output back, so the elementwise work (activations and
-    their derivative streams) runs over long contiguous rows of N points.
-    On CPU this made a loss-and-gradient evaluation of a 3 x 20 network up
-    to 1.7x faster on JAX (see docs/performance.md). ``layout="auto"`` is
-    ``"features_points"`` on every backend: it measured faster on JAX and on
-    TensorFlow with XLA, and within 10 % either way on PyTorch.
+    memory: ``Dense`` stores them ``(points, features)``; this layer
+    transposes the ``(N, d)`` input once, computes ``h = activation(W^T h +
+    b)`` on ``(features, N)`` arrays, and transposes the output back, so the
+    elementwise work (activations and their derivative streams) runs over
+    long contiguous rows of N points. On CPU this made a loss-and-gradient
+    evaluation of a 3 x 20 network up to 1.7x faster on JAX, faster on
+    TensorFlow with XLA, and within 10 % either way on PyTorch (see
+    docs/performance.md); Taylor mode computes a ``Sequential`` of ``Dense``
+    layers the same way.
 
     Each output row depends only on its own input row, so input derivatives
     stay pointwise, as PINN residuals need.
@@ -54,8 +50,6 @@ class MLP(keras.layers.Layer):
             name, ``"sin"`` (:func:`keras_pinn.activations.sin`), or a
             callable written in ``keras.ops`` (not a NumPy function).
             Defaults to ``"tanh"``.
-        layout: ``"auto"`` (default), ``"features_points"`` (alias
-            ``"fp"``) or ``"points_features"`` (alias ``"pf"``).
         kernel_initializer: initializer of the ``(in, out)`` kernels.
             Defaults to ``"glorot_uniform"`` as ``Dense``.
         bias_initializer: initializer of the biases. Defaults to
@@ -83,7 +77,6 @@ class MLP(keras.layers.Layer):
         widths: Sequence[int] | int,
         outputs: int = 1,
         activation="tanh",
-        layout: str = "auto",
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         **kwargs,
@@ -107,20 +100,11 @@ class MLP(keras.layers.Layer):
         if not _is_positive_int(outputs):
             raise ValueError(f"`outputs` must be a positive integer. Received: outputs={outputs!r}")
         widths = [int(w) for w in sizes]
-        layout = _ALIASES.get(layout, layout) if isinstance(layout, str) else layout
-        if layout not in LAYOUTS:
-            raise ValueError(f"`layout` must be one of {LAYOUTS} (or 'fp', 'pf'). Received: layout={layout!r}")
         self.widths = widths
         self.outputs = int(outputs)
         self.activation = _activations.get(activation)
-        self.layout = layout
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
-
-    @property
-    def resolved_layout(self) -> str:
-        """The layout in use: ``layout``, or ``"features_points"`` for ``"auto"``."""
-        return "features_points" if self.layout == "auto" else self.layout
 
     def build(self, input_shape):
         d = input_shape[-1]
@@ -148,13 +132,6 @@ class MLP(keras.layers.Layer):
         # Keras's tanh computes float64 in float32 on JAX (Keras 3.15); the
         # backend's own tanh keeps float64 (docs/training.md#float64).
         activation = _backend.native_activation(self.activation)
-        if self.resolved_layout == "points_features":
-            h = inputs
-            for i, (k, b) in enumerate(zip(kernels, biases)):
-                h = h @ k + b
-                if i < last:
-                    h = activation(h)
-            return h
         h = ops.transpose(inputs)
         for i, (k, b) in enumerate(zip(kernels, biases)):
             h = ops.transpose(k) @ h + ops.expand_dims(b, 1)
@@ -171,46 +148,47 @@ class MLP(keras.layers.Layer):
             widths=list(self.widths),
             outputs=self.outputs,
             activation=keras.activations.serialize(self.activation),
-            layout=self.layout,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             bias_initializer=keras.initializers.serialize(self.bias_initializer),
         )
         return config
 
+    @classmethod
+    def from_config(cls, config):
+        # Files saved by keras-pinn 0.1.0 hold a `layout` (the same weights
+        # and values in any layout).
+        config = dict(config)
+        config.pop("layout", None)
+        return cls(**config)
+
 
 # -- Taylor mode's rule (keras_pinn.differentiation.taylor) -------------------
 def _taylor_primal(layer, x):
-    """The layer's values, with each hidden activation's state; in the
-    ``features_points`` layout on transposed ``(features, N)`` arrays, as
-    :meth:`MLP.call` computes them."""
-    kernels = [k.value for k in layer.kernels]
+    """The layer's values, with each hidden activation's state, on
+    transposed ``(features, N)`` arrays as :meth:`MLP.call` computes them."""
+    kernels = [ops.transpose(k.value) for k in layer.kernels]
     biases = [b.value for b in layer.biases]
     last = len(kernels) - 1
-    fp = layer.resolved_layout == "features_points"
-    h = ops.transpose(x) if fp else x
-    kernels = [ops.transpose(k) for k in kernels] if fp else kernels
+    h = ops.transpose(x)
     states = []
     for i, (k, b) in enumerate(zip(kernels, biases)):
-        z = k @ h + ops.expand_dims(b, 1) if fp else h @ k + b
+        z = k @ h + ops.expand_dims(b, 1)
         if i < last:
             h, state = _taylor.activation_primal(layer.activation, z)
             states.append(state)
         else:
             h = z
-    return (ops.transpose(h) if fp else h), (kernels, states, fp)
+    return ops.transpose(h), (kernels, states)
 
 
 def _taylor_push(layer, state, series):
-    kernels, states, fp = state
-    if fp:
-        series = [None if s is None else ops.transpose(s) for s in series]
+    kernels, states = state
+    series = [None if s is None else ops.transpose(s) for s in series]
     last = len(kernels) - 1
     for i, k in enumerate(kernels):
-        zs = [None if s is None else (k @ s if fp else s @ k) for s in series]
+        zs = [None if s is None else k @ s for s in series]
         series = _taylor.activation_push(states[i], zs) if i < last else zs
-    if fp:
-        series = [None if s is None else ops.transpose(s) for s in series]
-    return series
+    return [None if s is None else ops.transpose(s) for s in series]
 
 
 _taylor.register_rule(MLP, _taylor_primal, _taylor_push, lambda layer: _taylor.activation_supported(layer.activation))

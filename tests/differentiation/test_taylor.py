@@ -25,8 +25,7 @@ ACTIVATIONS = {"tanh": "tanh", "sigmoid": "sigmoid", "softplus": "softplus", "si
 def _networks(activation):
     box = kp.Box([-2.0, -1.0], [1.0, 3.0])
     nets = {
-        "MLP fp": kp.layers.MLP([6, 5], 2, activation, layout="fp"),
-        "MLP pf": kp.layers.MLP([6, 5], 2, activation, layout="pf"),
+        "MLP": kp.layers.MLP([6, 5], 2, activation),
         "Sequential(DomainScaler, MLP)": keras.Sequential(
             [keras.Input((2,)), kp.layers.DomainScaler(box), kp.layers.MLP([7], 2, activation)]
         ),
@@ -86,7 +85,7 @@ def test_sin_layer_against_analytic_orders_1_to_4():
 def test_tanh_orders_against_analytic():
     """u = tanh(x0): derivatives 1 to 4 from tanh's closed forms (1 - u^2,
     -2 u (1 - u^2), ...) written out independently of keras_pinn.differentiation.taylor."""
-    net = kp.layers.MLP([1], 1, "tanh", layout="pf")
+    net = kp.layers.MLP([1], 1, "tanh")
     net.build((None, 2))
     net.set_weights(
         [

@@ -1,5 +1,5 @@
 """kp.layers.MLP: the same network as a stack of Dense layers, in either
-activation layout, on every backend."""
+activation layout (features, points), on every backend."""
 
 import os
 
@@ -22,10 +22,9 @@ def _points(n=7, seed=0):
     return np.random.default_rng(seed).uniform(-1.0, 1.0, (n, 2)).astype("float32")
 
 
-@pytest.mark.parametrize("layout", ["auto", "features_points", "points_features", "fp", "pf"])
-def test_matches_dense_with_the_same_weights(layout):
+def test_matches_dense_with_the_same_weights():
     dense = _dense_twin([5, 4], 2)
-    mlp = kp.layers.MLP([5, 4], outputs=2, layout=layout)
+    mlp = kp.layers.MLP([5, 4], outputs=2)
     mlp.build((None, 2))
     mlp.set_weights(dense.get_weights())  # same order: kernel, bias per layer
     x = _points()
@@ -35,28 +34,31 @@ def test_matches_dense_with_the_same_weights(layout):
     assert [w.shape for w in mlp.get_weights()] == [w.shape for w in dense.get_weights()]
 
 
-def test_layouts_give_the_same_input_derivatives():
+def test_gives_the_input_derivatives_of_its_dense_twin():
     x = _points(9)
-    values = {}
-    for layout in ("features_points", "points_features"):
-        mlp = kp.layers.MLP([6, 6], 1, layout=layout)
-        mlp.build((None, 2))
-        mlp.set_weights([np.full(w.shape, 0.1 * (i + 1), "float32") for i, w in enumerate(mlp.get_weights())])
-        d = kp.derivatives(mlp, x, input_names=("x", "t"))
-        values[layout] = [keras.ops.convert_to_numpy(d("u", *w)) for w in [(), ("x",), ("x", "x"), ("x", "t")]]
-    for a, b in zip(values["features_points"], values["points_features"]):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    mlp = kp.layers.MLP([6, 6], 1)
+    mlp.build((None, 2))
+    mlp.set_weights([np.full(w.shape, 0.1 * (i + 1), "float32") for i, w in enumerate(mlp.get_weights())])
+    dense = _dense_twin([6, 6], 1)
+    dense.set_weights(mlp.get_weights())
+    ours = kp.derivatives(mlp, x, input_names=("x", "t"))
+    twin = kp.derivatives(dense, x, input_names=("x", "t"), method="autodiff")
+    for w in [(), ("x",), ("x", "x"), ("x", "t")]:
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(ours("u", *w)), keras.ops.convert_to_numpy(twin("u", *w)), rtol=1e-4, atol=1e-6
+        )
 
 
-def test_auto_layout_is_features_points():
-    assert kp.layers.MLP([3]).resolved_layout == "features_points"
-    assert kp.layers.MLP([3], layout="fp").resolved_layout == "features_points"
+def test_loads_a_config_with_the_layout_of_0_1_0():
+    config = kp.layers.MLP([3], name="old").get_config()
+    for layout in ("auto", "features_points", "points_features"):
+        assert kp.layers.MLP.from_config(dict(config, layout=layout)).widths == [3]
 
 
 def test_trains_inside_pinn_model():
     domain = kp.SpaceTime(kp.Interval(-1.0, 1.0, "x"), 0.0, 1.0)
     model = kp.PINNModel(
-        kp.layers.MLP([8, 8], 1, layout="fp"),
+        kp.layers.MLP([8, 8], 1),
         domain,
         lambda d: d("u", "t") + d("u") * d("u", "x") - 0.01 * d("u", "x", "x"),
         conditions=[
@@ -74,17 +76,17 @@ def test_trains_inside_pinn_model():
 
 
 def test_config_and_save_round_trip(tmp_path):
-    mlp = kp.layers.MLP([4, 3], outputs=2, activation="sigmoid", layout="fp", name="net")
+    mlp = kp.layers.MLP([4, 3], outputs=2, activation="sigmoid", name="net")
     mlp.build((None, 2))
     clone = kp.layers.MLP.from_config(mlp.get_config())
-    assert (clone.widths, clone.outputs, clone.layout) == ([4, 3], 2, "features_points")
+    assert (clone.widths, clone.outputs) == ([4, 3], 2)
     model = keras.Sequential([keras.Input((2,)), mlp])
     path = os.path.join(tmp_path, "mlp.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
     layer = loaded.layers[-1]
     assert isinstance(layer, kp.layers.MLP)
-    assert (layer.widths, layer.outputs, layer.layout) == ([4, 3], 2, "features_points")
+    assert (layer.widths, layer.outputs) == ([4, 3], 2)
     for a, b in zip(layer.get_weights(), mlp.get_weights()):
         np.testing.assert_array_equal(a, b)
     x = _points()
@@ -101,8 +103,6 @@ def test_config_and_save_round_trip(tmp_path):
         ({"widths": [True]}, r"`widths` .* Received: widths=\[True\]"),
         ({"widths": "20"}, r"`widths` .* Received: widths='20'"),
         ({"widths": [4], "outputs": 0}, r"`outputs` must be a positive integer\. Received: outputs=0"),
-        ({"widths": [4], "layout": "columns"}, r"`layout` must be one of .* Received: layout='columns'"),
-        ({"widths": [4], "layout": ["fp"]}, r"`layout` must be one of .* Received: layout=\['fp'\]"),
     ],
 )
 def test_refuses_bad_arguments(kwargs, match):
@@ -122,13 +122,12 @@ def test_refuses_inputs_that_are_not_points():
         kp.layers.MLP([3]).build((None, 4, 2))
 
 
-@pytest.mark.parametrize("layout", ["fp", "pf"])
-def test_float64_mlp_is_float64_precise(float64, layout):
+def test_float64_mlp_is_float64_precise(float64):
     """In float64 the MLP matches NumPy float64 to 1e-13 on every backend,
     also on JAX and PyTorch, where a Dense-tanh network does not with Keras
     3.15 (tests/test_lbfgs.py::test_float64_network_is_float64_precise)."""
     x = np.random.default_rng(0).uniform(-1.0, 1.0, (64, 2))
-    mlp = kp.layers.MLP([16, 16], outputs=1, layout=layout)
+    mlp = kp.layers.MLP([16, 16], outputs=1)
     u = keras.ops.convert_to_numpy(mlp(keras.ops.convert_to_tensor(x)))
     k0, b0, k1, b1, k2, b2 = (keras.ops.convert_to_numpy(w) for w in mlp.weights)
     expected = np.tanh(np.tanh(x @ k0 + b0) @ k1 + b1) @ k2 + b2
