@@ -442,7 +442,7 @@ class PINNModel(keras.Model):
             # in training) is evaluated by its rules' primal pass: the same
             # values as calling it, without Keras's per-layer dispatch, and a
             # Dense stack in MLP's (features, points) layout.
-            u = _taylor.primal(self.network, x)[0]
+            u = _taylor.primal(self.network, ops.cast(x, self.network.compute_dtype))[0]
         else:
             u = self.network(x, training=training)
         if self.output_transform is not None:
