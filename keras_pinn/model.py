@@ -732,7 +732,9 @@ class PINNModel(keras.Model):
         - ``jit_compile`` (default ``"auto"``): Keras's choice, except on
           TensorFlow, where ``"auto"`` means XLA also on a CPU-only machine
           (Keras leaves XLA off there) when every layer of the network
-          supports it (``layer.supports_jit``). On PyTorch, eager, except
+          supports it (``layer.supports_jit``) and Taylor mode gives every
+          derivative (with input autodiff, Keras's own choice: nested tapes
+          under XLA lack the gradients of some ops). On PyTorch, eager, except
           that a ``fit`` of at least :data:`LONG_FIT_STEPS` steps (epochs
           times ``steps_per_epoch``) compiles the step with ``torch.compile``
           when Taylor mode gives every derivative (no double backward) and a
@@ -780,7 +782,10 @@ class PINNModel(keras.Model):
             and not kwargs.get("run_eagerly", False)
             and all(getattr(layer, "supports_jit", True) for layer in _sublayers(self.network))
         )
-        if self._jit_compile_auto:
+        if self._jit_compile_auto and not self.uses_input_autodiff:
+            # Taylor mode's step is plain forward ops; nested autodiff under
+            # XLA can lack gradients of some ops (TensorFlow), so a step with
+            # input autodiff keeps Keras's own choice.
             kwargs["jit_compile"] = _backend.DEFAULT_JIT_COMPILE
         super().compile(optimizer=optimizer, **kwargs)
 
