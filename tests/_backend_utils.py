@@ -1,7 +1,9 @@
-"""Test-only helpers that need the backend framework itself: compiling a
-function and taking gradients with respect to variables."""
+"""Test-only helpers shared by the test files: compiling a function and
+taking gradients with respect to variables on the backend framework itself,
+and recording each training step's logs and weights."""
 
 import keras
+import numpy as np
 
 BACKEND = keras.backend.backend()
 
@@ -46,3 +48,27 @@ def grad_wrt_variable(loss_fn, variable):
     loss = loss_fn()
     (g,) = torch.autograd.grad(loss, variable.value)
     return g.detach().cpu().numpy()
+
+
+class Recorder(keras.callbacks.Callback):
+    """Per-batch logs, and host copies of the weights before and after each step."""
+
+    def __init__(self):
+        super().__init__()
+        self.logs, self.before, self.after = [], [], []
+
+    def on_train_begin(self, logs=None):
+        self.initial = [np.array(w, copy=True) for w in self.model.get_weights()]
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.before.append([np.array(w, copy=True) for w in self.model.get_weights()])
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.logs.append(dict(logs))
+        self.after.append([np.array(w, copy=True) for w in self.model.get_weights()])
+
+
+def assert_weights_equal(actual, expected):
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected):
+        np.testing.assert_array_equal(a, e)

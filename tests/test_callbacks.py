@@ -15,6 +15,7 @@ from keras import ops
 import keras_pinn as kp
 from keras_pinn.callbacks import RAD, RAR, StopOnNonFinite, residual_magnitude
 from keras_pinn.layers import DomainScaler
+from tests._backend_utils import Recorder, assert_weights_equal
 
 DOMAIN = kp.Interval(-1.0, 1.0)
 SPACE_TIME = kp.SpaceTime(kp.Interval(0.0, 1.0), 0.0, 2.0)
@@ -221,30 +222,6 @@ def mlp(width=4):
 
 def heat_pde(d):
     return d("u", "t") - 0.1 * d("u", "x", "x")
-
-
-class Recorder(keras.callbacks.Callback):
-    """Per-batch logs, and host copies of the weights before and after each step."""
-
-    def __init__(self):
-        super().__init__()
-        self.logs, self.before, self.after = [], [], []
-
-    def on_train_begin(self, logs=None):
-        self.initial = [np.array(w, copy=True) for w in self.model.get_weights()]
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.before.append([np.array(w, copy=True) for w in self.model.get_weights()])
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.logs.append(dict(logs))
-        self.after.append([np.array(w, copy=True) for w in self.model.get_weights()])
-
-
-def assert_weights_equal(actual, expected):
-    assert len(actual) == len(expected)
-    for a, e in zip(actual, expected):
-        np.testing.assert_array_equal(a, e)
 
 
 class Gate(keras.layers.Layer):

@@ -16,6 +16,7 @@ import keras_pinn as kp
 from keras_pinn.callbacks import StopOnNonFinite
 from keras_pinn.layers import DomainScaler
 from keras_pinn.problems import BuckleyLeverettResidual, BurgersResidual, HeatResidual
+from tests._backend_utils import Recorder, assert_weights_equal
 
 BACKEND = keras.backend.backend()
 DOMAIN = kp.SpaceTime(kp.Interval(0.0, 1.0), 0.0, 2.0)
@@ -525,30 +526,6 @@ def test_samples_stay_in_a_box_with_bounds_of_very_different_magnitudes():
 
 
 # -- per-batch logs ------------------------------------------------------------------
-
-
-class Recorder(keras.callbacks.Callback):
-    """Per-batch logs, and host copies of the weights before and after each step."""
-
-    def __init__(self):
-        super().__init__()
-        self.logs, self.before, self.after = [], [], []
-
-    def on_train_begin(self, logs=None):
-        self.initial = [np.array(w, copy=True) for w in self.model.get_weights()]
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.before.append([np.array(w, copy=True) for w in self.model.get_weights()])
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.logs.append(dict(logs))
-        self.after.append([np.array(w, copy=True) for w in self.model.get_weights()])
-
-
-def assert_weights_equal(actual, expected):
-    assert len(actual) == len(expected)
-    for a, e in zip(actual, expected):
-        np.testing.assert_array_equal(a, e)
 
 
 def test_batch_logs_hold_running_means_of_each_term():
