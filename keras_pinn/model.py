@@ -995,9 +995,10 @@ class _ParameterLog(keras.callbacks.Callback):
 
 #: Steps of one ``fit`` (epochs times ``steps_per_epoch``) from which a PyTorch
 #: model compiled with ``jit_compile="auto"`` trains with ``torch.compile``: on a
-#: 2-core CPU, Burgers (3 x 20, 2,540 points) ran 99 steps/s eager and 262
-#: compiled, so 10 to 25 s of compilation pay for themselves after about 1,600
-#: to 4,000 steps (docs/performance.md).
+#: 2-core CPU, Burgers (3 x 20, 2,540 points) ran 99 steps/s with the README's
+#: Sequential of Dense, eager, and 262 with the compiled MLP (one run each), so
+#: 10 to 25 s of compilation pay for themselves after about 1,600 to 4,000
+#: steps (docs/performance.md).
 LONG_FIT_STEPS = 5_000
 
 #: Steps Keras runs per call on JAX and TensorFlow when ``compile`` is not
