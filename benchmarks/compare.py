@@ -424,7 +424,12 @@ def main(argv=None):
         help="a Python with DeepXDE installed (default: this one, if it has it)",
     )
     parser.add_argument("--no-deepxde", action="store_true")
-    parser.add_argument("--rounds", type=int, default=1, help="repeat every run this many times, interleaved")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="repeat every run this many times, interleaved; odd rounds run in reverse order",
+    )
     parser.add_argument("--windows", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--threads", type=int, default=1, help="PyTorch intra-op threads (all PyTorch runs)")
@@ -490,7 +495,12 @@ def main(argv=None):
     results = [[] for _ in runs]
     started = time.time()
     for rnd in range(args.rounds):
-        for i, run in enumerate(runs):
+        # Odd rounds run in reverse order, so that every row is timed both
+        # before and after its neighbours: a slow drift of the machine (or a
+        # row that leaves the next one a worse state) cannot favour one row.
+        order = range(len(runs)) if rnd % 2 == 0 else reversed(range(len(runs)))
+        for i in order:
+            run = runs[i]
             load = common.load_average()
             result = run_one(run["cmd"], run["env"], args.timeout)
             result["load_average_start"] = load
