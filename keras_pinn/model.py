@@ -97,7 +97,15 @@ class PINNModel(keras.Model):
             network's outputs, e.g. to impose conditions exactly.
         seed: seed of the point samplers.
         allow_batch_normalization: let a network holding BatchNormalization
-            through (for studies of why it fails). Defaults to False.
+            through (for studies of why it fails). Defaults to False. In a
+            training step such a network runs once in training mode over the
+            points of every term, collocation points included: the
+            value terms' outputs are normalised by the statistics of all the
+            points together, and so are the moving averages. The residuals'
+            input derivatives are taken of the network in inference mode
+            (the moving averages), the one definition that is pointwise and
+            the same on every backend (with batch statistics, forward and
+            reverse mode differentiate different sums over the batch).
         loss_balancing: how the terms are weighted: ``"fixed"`` (each
             term's ``weight``, the default), ``"relobralo"``,
             ``"annealing"``, ``"softadapt"``, or a
@@ -284,6 +292,9 @@ class PINNModel(keras.Model):
                 f"`output_names` must name the network's {m} outputs. Received: output_names={self.output_names!r}"
             )
         self._network_adds_losses = bool(self.network.losses)
+        self._network_normalizes_batches = any(
+            isinstance(layer, keras.layers.BatchNormalization) for layer in _all_layers(self.network)
+        )
         self._resolved_method = resolve_method(
             self.network,
             self.derivative_method,
@@ -452,12 +463,13 @@ class PINNModel(keras.Model):
     def call(self, inputs, training=None):
         if not isinstance(inputs, dict):
             return self._fields(inputs, training=training)
-        # One forward pass over the point sets that need only values (and over
-        # all of them when the network adds losses, e.g. VectorQuantizer, so
-        # those losses are taken over every point on every backend).
-        names = [
-            t.name for t in self.terms if t.name in inputs and (self._network_adds_losses or not t.needs_derivatives)
-        ]
+        # One forward pass over the point sets that need only values, and over
+        # all of them when the network adds losses (e.g. VectorQuantizer, so
+        # those losses are taken over every point on every backend) or, in
+        # training, normalises batches (so BatchNormalization's statistics
+        # and moving averages are those of every point, not of the boundary's).
+        every_point = self._network_adds_losses or (bool(training) and self._network_normalizes_batches)
+        names = [t.name for t in self.terms if t.name in inputs and (every_point or not t.needs_derivatives)]
         if not names:
             return {}
         xs = [inputs[n]["x"] for n in names]

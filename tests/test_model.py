@@ -201,6 +201,48 @@ def test_batch_normalization_is_refused_unless_opted_in():
     kp.PINNModel(net, DOMAIN, heat_pde, n_collocation=8, allow_batch_normalization=True)
 
 
+def test_batch_normalization_statistics_and_derivatives():
+    # A linear network with BatchNormalization (momentum 0, so the moving
+    # averages are the last step's batch statistics) and SGD(0) (the weights
+    # stay fixed): u_t is then a constant of the weights and statistics.
+    net = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(4),
+            keras.layers.BatchNormalization(momentum=0.0, epsilon=1e-3),
+            keras.layers.Dense(1),
+        ]
+    )
+    model = kp.PINNModel(
+        net,
+        DOMAIN,
+        heat_pde,
+        conditions=[kp.InitialCondition(lambda p: np.sin(np.pi * p[:, 0]), n_points=16)],
+        n_collocation=32,
+        seed=0,
+        allow_batch_normalization=True,
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.0))
+    history = model.fit(epochs=1, steps_per_epoch=1, verbose=0)
+    dense, norm, head = net.layers
+    kernel, bias = (ops.convert_to_numpy(v) for v in dense.weights)
+    points = model.point_sets()
+    every = np.concatenate([points["pde"]["x"], points["ic"]["x"]])
+    # The training step normalised every point together, collocation included.
+    z = every @ kernel + bias
+    np.testing.assert_allclose(ops.convert_to_numpy(norm.moving_mean), z.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ops.convert_to_numpy(norm.moving_variance), z.var(0), rtol=1e-4, atol=1e-6)
+    boundary_only = points["ic"]["x"] @ kernel + bias
+    assert np.abs(boundary_only.mean(0) - z.mean(0)).max() > 1e-3  # the check can tell them apart
+    # The residual's derivatives are those of the network in inference mode.
+    gamma, beta = (ops.convert_to_numpy(v) for v in (norm.gamma, norm.beta))
+    scale = gamma / np.sqrt(z.var(0) + 1e-3)
+    u_t = float((kernel[1] * scale) @ ops.convert_to_numpy(head.kernel)[:, 0])
+    logs = model.evaluate(verbose=0, return_dict=True)
+    np.testing.assert_allclose(logs["pde_loss"], u_t**2, rtol=1e-4)
+    np.testing.assert_allclose(history.history["pde_loss"][0], u_t**2, rtol=1e-4)
+
+
 def test_pde_order_and_activation_warnings():
     relu_net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(8, "relu"), keras.layers.Dense(1)])
     with pytest.warns(UserWarning, match=r"dense.*relu\^1.*order 2"):
