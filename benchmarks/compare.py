@@ -202,9 +202,11 @@ def aggregate(runs, results):
         row = {k: run[k] for k in ("problem", "backend", "implementation", "label")}
         row["command"] = " ".join(
             [f"{k}={run['env'][k]}" for k in ("KERAS_BACKEND", "DDE_BACKEND") if k in run["env"]]
+            # The interpreter as "python": no path of the machine in the results.
+            + ["python"]
             + [
                 shlex.quote(os.path.relpath(c, ROOT) if os.path.isabs(c) and c.startswith(ROOT) else c)
-                for c in run["cmd"]
+                for c in run["cmd"][1:]
             ]
         )
         if not ok:
